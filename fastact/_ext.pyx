@@ -1,0 +1,232 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
+"""Loop drivers: the few signatures every kernel shares.
+
+Design (numbered so that changes can refer to it):
+1. Each driver takes contiguous buffers that the Python layer (_api.py) has
+   already validated and laid out, releases the GIL, and hands whole
+   contiguous chunks to ONE C kernel call each (the SIMD loop stays in C).
+2. Below `min_chunk * 2` elements a call runs serially on the calling thread,
+   so small arrays never wake an OpenMP team.
+3. Chunks are static, one per thread, and start at multiples of 64 elements;
+   kernels compute every element independently with identical code in the
+   vector body and the remainder, so results are bitwise identical for any
+   thread count.
+4. The kernel table (which ISA) is chosen once by select_isa(); the thread
+   count is resolved in Python (fastact._threads) and passed in.
+"""
+from cython.parallel cimport prange
+from libc.stdint cimport uintptr_t
+cimport numpy as cnp
+
+cnp.import_array()
+
+cdef extern from "fa_kernels.h" nogil:
+    ctypedef Py_ssize_t fa_index
+    ctypedef struct fa_params:
+        double a
+        double b
+        double c
+        double d
+    ctypedef void (*fa_unary_f32)(const float *x, float *y, fa_index n, const fa_params *p) noexcept nogil
+    ctypedef void (*fa_unary_f64)(const double *x, double *y, fa_index n, const fa_params *p) noexcept nogil
+    ctypedef void (*fa_maxout_f32)(const float *x, float *y, fa_index row0, fa_index row1,
+                                   fa_index groups, fa_index pool, fa_index inner) noexcept nogil
+    ctypedef void (*fa_maxout_f64)(const double *x, double *y, fa_index row0, fa_index row1,
+                                   fa_index groups, fa_index pool, fa_index inner) noexcept nogil
+    ctypedef struct fa_unary_entry:
+        const char *name
+        fa_unary_f32 f32
+        fa_unary_f64 f64
+    ctypedef struct fa_kernel_table:
+        const char *isa
+        const fa_unary_entry *unary
+        fa_maxout_f32 maxout_f32
+        fa_maxout_f64 maxout_f64
+    const int fa_n_unary
+    const fa_kernel_table *fa_select_isa(const char *force)
+    int fa_isa_supported(const char *isa)
+
+cdef extern from *:
+    """
+    #ifdef _OPENMP
+    #include <omp.h>
+    #define FA_OPENMP 1
+    #else
+    #define FA_OPENMP 0
+    static int omp_get_max_threads(void) { return 1; }
+    static void omp_set_num_threads(int n) { (void)n; }
+    #endif
+    """
+    int FA_OPENMP
+    int omp_get_max_threads() nogil
+    void omp_set_num_threads(int n) nogil
+
+cdef const fa_kernel_table *_table = fa_select_isa(NULL)
+
+# ---------------------------------------------------------------- config
+
+def openmp_enabled():
+    """True if this build runs kernels with OpenMP."""
+    return bool(FA_OPENMP)
+
+def omp_max_threads():
+    return omp_get_max_threads()
+
+def omp_set_threads(int n):
+    omp_set_num_threads(n)
+
+def isa_supported(str isa):
+    return bool(fa_isa_supported(isa.encode()))
+
+def select_isa(str force=""):
+    """Select the kernel table; returns the chosen ISA name.
+
+    Raises ValueError if `force` names an ISA this CPU/build cannot run."""
+    global _table
+    cdef const fa_kernel_table *t = fa_select_isa(force.encode())
+    if t == NULL:
+        raise ValueError(f"ISA {force!r} is not supported on this CPU/build; "
+                         f"choose from {[i for i in ('baseline', 'avx2', 'avx512') if isa_supported(i)]}")
+    _table = t
+    return t.isa.decode()
+
+def current_isa():
+    return _table.isa.decode()
+
+def unary_kernel_names():
+    """Kernel names in table order (index = kernel id)."""
+    return [_table.unary[i].name.decode() for i in range(fa_n_unary)]
+
+# ---------------------------------------------------------------- drivers
+
+cdef inline Py_ssize_t _chunk(Py_ssize_t n, int nchunks) noexcept nogil:
+    return ((n + nchunks - 1) // nchunks + 63) & ~(<Py_ssize_t>63)
+
+cdef inline int _nchunks(Py_ssize_t n, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
+    if nthreads <= 1 or n < 2 * min_chunk:
+        return 1
+    if n // min_chunk < nthreads:
+        return <int>(n // min_chunk)
+    return nthreads
+
+cdef void _unary_f32(fa_unary_f32 f, const float *x, float *y, Py_ssize_t n,
+                     const fa_params *p, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
+    cdef int nc = _nchunks(n, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    if nc <= 1:
+        f(x, y, n, p)
+        return
+    ch = _chunk(n, nc)
+    for c in prange(nc, schedule='static', num_threads=nc):
+        s = c * ch
+        e = s + ch
+        if e > n:
+            e = n
+        if s < e:
+            f(x + s, y + s, e - s, p)
+
+cdef void _unary_f64(fa_unary_f64 f, const double *x, double *y, Py_ssize_t n,
+                     const fa_params *p, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
+    cdef int nc = _nchunks(n, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    if nc <= 1:
+        f(x, y, n, p)
+        return
+    ch = _chunk(n, nc)
+    for c in prange(nc, schedule='static', num_threads=nc):
+        s = c * ch
+        e = s + ch
+        if e > n:
+            e = n
+        if s < e:
+            f(x + s, y + s, e - s, p)
+
+def unary(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
+          double c=0.0, double d=0.0, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """y = kernel[kid](x) over the flat buffers of x and y.
+
+    Contract (checked by _api): x and y have the same dtype (float32 or
+    float64), the same number of elements, and are contiguous in the same
+    order; y is writeable; x and y are identical or disjoint."""
+    cdef fa_params p
+    p.a = a; p.b = b; p.c = c; p.d = d
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    if kid < 0 or kid >= fa_n_unary:
+        raise ValueError(f"unknown kernel id {kid}")
+    cdef int typ = cnp.PyArray_TYPE(x)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef fa_unary_f32 f32 = _table.unary[kid].f32
+    cdef fa_unary_f64 f64 = _table.unary[kid].f64
+    if typ == cnp.NPY_FLOAT32:
+        with nogil:
+            _unary_f32(f32, <const float *>xp, <float *>yp, n, &p, nthreads, min_chunk)
+    elif typ == cnp.NPY_FLOAT64:
+        with nogil:
+            _unary_f64(f64, <const double *>xp, <double *>yp, n, &p, nthreads, min_chunk)
+    else:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    return y
+
+cdef void _channel_row(fa_unary_f32 f32, fa_unary_f64 f64, bint single, char *x,
+                       char *y, Py_ssize_t n, double slope) noexcept nogil:
+    cdef fa_params p
+    p.a = slope
+    p.b = 0.0
+    p.c = 0.0
+    p.d = 0.0
+    if single:
+        f32(<const float *>x, <float *>y, n, &p)
+    else:
+        f64(<const double *>x, <double *>y, n, &p)
+
+def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
+                Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
+                int nthreads=1, Py_ssize_t min_chunk=32768):
+    """y[o, c, :] = kernel[kid](x[o, c, :]; a = w[c]) on C-contiguous
+    (outer, channels, inner) buffers (PReLU)."""
+    cdef Py_ssize_t rows = outer * channels, r
+    cdef int typ = cnp.PyArray_TYPE(x)
+    cdef char *xp = <char *>cnp.PyArray_DATA(x)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    cdef fa_unary_f32 f32 = _table.unary[kid].f32
+    cdef fa_unary_f64 f64 = _table.unary[kid].f64
+    cdef int nt = nthreads if rows * inner >= 2 * min_chunk else 1
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
+    if rows * inner == 0:
+        return y
+    if nt > rows:
+        nt = <int>rows
+    with nogil:
+        for r in prange(rows, schedule='static', num_threads=nt):
+            _channel_row(f32, f64, typ == cnp.NPY_FLOAT32, xp + r * inner * isz,
+                         yp + r * inner * isz, inner, w[r % channels])
+    return y
+
+def maxout(cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t groups,
+           Py_ssize_t pool, Py_ssize_t inner, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """Max over groups of `pool` along the middle axis of C-contiguous
+    (outer, groups*pool, inner) -> (outer, groups, inner); NaN propagates."""
+    cdef Py_ssize_t rows = outer * groups
+    cdef int typ = cnp.PyArray_TYPE(x)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef int nc = _nchunks(rows * pool * inner, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    if rows == 0 or inner == 0:
+        return y
+    if nc > rows:
+        nc = <int>rows
+    ch = (rows + nc - 1) // nc
+    with nogil:
+        for c in prange(nc, schedule='static', num_threads=nc):
+            s = c * ch
+            e = s + ch
+            if e > rows:
+                e = rows
+            if s < e:
+                if typ == cnp.NPY_FLOAT32:
+                    _table.maxout_f32(<const float *>xp, <float *>yp, s, e, groups, pool, inner)
+                else:
+                    _table.maxout_f64(<const double *>xp, <double *>yp, s, e, groups, pool, inner)
+    return y

@@ -1,0 +1,232 @@
+"""The reference formulas: one pure-NumPy function per activation.
+
+Accuracy first, speed second.  Each function takes a float64 array (the
+public layer in ``_api`` widens float32/float16 input to float64 and rounds
+the result once, so float32 results are essentially correctly rounded) and
+returns a float64 array.  The formulas are the numerically careful ones:
+through -|x|, expm1/log1p forms, sigmoid instead of 1 + tanh, erfc instead
+of 1 + erf; each special case says why it is there.
+
+This module never imports the compiled extension: it is the independent
+oracle the kernels are tested against.
+"""
+import math
+
+import numpy as np
+
+_erfc_obj = np.frompyfunc(math.erfc, 1, 1)
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+SELU_ALPHA_SCALE = 1.7580993408473768599402175208123  # alpha*scale, rounded once
+GELU_K0 = math.sqrt(2.0 / math.pi)
+GELU_K1 = 0.044715
+
+
+def _erfc(z):
+    return np.asarray(_erfc_obj(z), dtype=np.float64).reshape(np.shape(z))
+
+
+def _mul_lim(x, s):
+    """x * s, but +-0 (sign of x) where s underflowed to 0 (x = +-inf would
+    otherwise give NaN)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(s == 0, np.copysign(0.0, x), x * s)
+
+
+def _sigmoid(v):
+    # exp(-|v|) never overflows; the quotient never cancels.
+    e = np.exp(-np.abs(v))
+    return np.where(v < 0, e, 1.0) / (1.0 + e)
+
+
+def sigmoid(x):
+    return _sigmoid(x)
+
+
+def log_sigmoid(x):
+    # min(x, 0) - log1p(exp(-|x|)): exact-ish in both tails.
+    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+
+
+def hard_sigmoid(x):
+    # (x + 3) / 6 is exact near -3 where x/6 + 0.5 cancels.
+    with np.errstate(invalid="ignore"):
+        y = (x + 3.0) / 6.0
+        return np.where(x <= -3.0, 0.0, np.where(x >= 3.0, 1.0, y))
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+def hardtanh(x, min_val=-1.0, max_val=1.0):
+    with np.errstate(invalid="ignore"):
+        return np.where(x < min_val, min_val, np.where(x > max_val, max_val, x))
+
+
+_TANH_SERIES = None
+
+
+def _tanhshrink_series(a):
+    # x - tanh x = sum_{n>=2} -c_n x^(2n-1), c_n the tanh Taylor coefficients
+    # 2^(2n) (2^(2n) - 1) B_2n / (2n)!, from the Bernoulli numbers (exact
+    # fractions) so this does not share constants with the C kernel.
+    global _TANH_SERIES
+    if _TANH_SERIES is None:
+        from fractions import Fraction
+        B = [Fraction(1)]
+        for m in range(1, 90):  # Bernoulli numbers by the recurrence
+            B.append(-sum(math.comb(m + 1, k) * B[k] for k in range(m)) / (m + 1))
+        _TANH_SERIES = [float(-(2 ** (2 * n)) * (2 ** (2 * n) - 1) * B[2 * n] / math.factorial(2 * n))
+                        for n in range(2, 44)]
+    z = a * a
+    s = np.zeros_like(a)
+    for c in reversed(_TANH_SERIES):
+        s = s * z + c
+    return s * z * a
+
+
+def tanhshrink(x):
+    a = np.abs(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        # |x| >= 1: (a - 1) + 2/(e^{2a} + 1), two non-negative terms.
+        big = (a - 1.0) + 2.0 / (np.exp(np.minimum(2 * a, 1400.0)) + 1.0)
+        # |x| < 1: x - tanh(x) cancels to a^3/3: Taylor series (0.405^42 < 1e-16).
+        small = _tanhshrink_series(np.where(a < 1.0, a, 0.0))
+    return np.copysign(np.where(a < 1.0, small, big), x)
+
+
+def softsign(x):
+    a = np.abs(x)
+    with np.errstate(invalid="ignore"):
+        r = np.where(np.isinf(a), 1.0, a / (1.0 + a))
+    return np.copysign(r, x)
+
+
+def relu(x):
+    # NaN stays NaN; relu(-0) = +0.
+    return np.where((x > 0) | np.isnan(x), x, 0.0)
+
+
+def relu6(x):
+    return np.minimum(relu(x), 6.0)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    return np.where(x > 0, x, x * negative_slope)
+
+
+def prelu(x, weight):
+    """weight already broadcast against x by the caller."""
+    return np.where(x > 0, x, x * weight)
+
+
+def elu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+
+
+def celu(x, alpha=1.0):
+    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+
+
+def selu(x):
+    return np.where(x > 0, SELU_SCALE * x, SELU_ALPHA_SCALE * np.expm1(np.minimum(x, 0.0)))
+
+
+def _gelu_erf(x):
+    # x * erfc(-x/sqrt2)/2: no 1 + erf cancellation for x < 0, no overflow
+    # for huge x.  In the left tail erfc's relative condition is 2 z^2, so
+    # the rounding of z = -x/sqrt2 is recovered in extended precision
+    # (np.longdouble where it is wider than double) and applied to first
+    # order: erfc(z + dz) = erfc(z) - 2/sqrt(pi) exp(-z^2) dz.
+    z = -x / math.sqrt(2.0)
+    c = _erfc(z)
+    y = _mul_lim(x, 0.5 * c)
+    if np.finfo(np.longdouble).nmant > 52:
+        with np.errstate(invalid="ignore", over="ignore", under="ignore", divide="ignore"):
+            zl = -np.asarray(x, dtype=np.longdouble) / np.sqrt(np.longdouble(2))
+            dz = np.asarray(zl - z, dtype=np.float64)
+            dz = np.where(np.abs(x) < 1e300, dz, 0.0)
+            zc = np.clip(z, -30.0, 30.0)
+            c = c - 2 / math.sqrt(math.pi) * np.exp(-zc * zc) * dz
+            y = _mul_lim(x, 0.5 * c)
+            # z > 26: erfc is subnormal in double; x * erfc would round twice.
+            # erfc(z) = exp(-z^2)/(z sqrt(pi)) * sum (-1)^k (2k-1)!!/(2z^2)^k,
+            # all in long double, rounded once at the end.
+            zt = np.clip(zl, 26, 40)
+            t = 1 / (2 * zt * zt)
+            a = np.ones_like(zt)
+            for k in range(10, 0, -1):
+                a = 1 - (2 * k - 1) * t * a
+            ct = np.exp(-zt * zt) * a / (zt * np.sqrt(np.longdouble(np.pi)))
+            tail = np.asarray(np.asarray(x, dtype=np.longdouble) * ct / 2, dtype=np.float64)
+            y = np.where((z > 26) & (z < 40), tail, y)
+    return y
+
+
+def _gelu_tanh(x):
+    # 0.5 x (1 + tanh u) = x sigmoid(2u): no cancellation for x < -5.
+    # sigmoid's relative condition number is |2u| (up to ~745), so 2u and the
+    # sigmoid are evaluated in np.longdouble where that is wider than double.
+    xl = _wide(x)
+    wide = xl.dtype.type
+    with np.errstate(over="ignore", invalid="ignore"):
+        pi = wide("3.14159265358979323846264338327950288")
+        u = 2 * np.sqrt(2 / pi) * xl * (1 + wide("0.044715") * xl * xl)
+        e = np.exp(-np.abs(u))
+        s = np.where(u < 0, e, 1) / (1 + e)
+        return np.asarray(_mul_lim(xl, s), dtype=np.float64)
+
+
+def gelu(x, approximate="none"):
+    return _gelu_tanh(x) if approximate == "tanh" else _gelu_erf(x)
+
+
+def silu(x):
+    return swish(x, 1.0)
+
+
+def _wide(x):
+    """x in np.longdouble where that is wider than double (x86: 64-bit
+    mantissa), for the few formulas whose relative condition number is large."""
+    wide = np.longdouble if np.finfo(np.longdouble).nmant > 52 else np.float64
+    return np.asarray(x, dtype=wide)
+
+
+def swish(x, beta=1.0):
+    # sigmoid(beta x) has relative condition |beta x|: form beta*x wide.
+    xl = _wide(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(_mul_lim(xl, _sigmoid(xl * beta)), dtype=np.float64)
+
+
+def hardswish(x):
+    with np.errstate(invalid="ignore"):
+        y = x * (x + 3.0) / 6.0
+        return np.where(x <= -3.0, np.copysign(0.0, x), np.where(x >= 3.0, x, y))
+
+
+def mish(x):
+    # tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2): one exp, no
+    # cancellation for x < 0, exactly 1 from x = 20 on.  Evaluated wide so
+    # that x * e^x is not rounded twice where e^x is subnormal in double.
+    xl = _wide(x)
+    t = np.exp(np.minimum(xl, 20.0))
+    n = t * (t + 2.0)
+    return np.asarray(_mul_lim(xl, n / (n + 2.0)), dtype=np.float64)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    # PyTorch's definition: linear where beta*x > threshold.
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = beta * x
+        l = np.log1p(np.exp(-np.abs(v))) / beta
+        y = np.where(v > 0, x + l, l)
+        return np.where(v > threshold, x, y)
+
+
+def maxout(x, pool_size, axis=-1):
+    axis = axis % x.ndim
+    shape = x.shape[:axis] + (x.shape[axis] // pool_size, pool_size) + x.shape[axis + 1:]
+    return np.max(x.reshape(shape), axis=axis + 1)

@@ -1,0 +1,58 @@
+"""The one place that resolves how many threads a kernel call may use.
+
+The effective count is min(requested, omp_get_max_threads()):
+* OMP_NUM_THREADS sets OpenMP's default, hence ours;
+* threadpoolctl.threadpool_limits(n) lowers omp_get_max_threads() for the
+  calling thread, hence ours;
+* set_num_threads(n) / threads(n) set `requested` for the whole process
+  (and OpenMP's value in the calling thread, so a request above the default
+  is honoured there).
+"""
+from __future__ import annotations
+
+import contextlib
+import threading
+from typing import Iterator, Optional
+
+_requested: Optional[int] = None
+_lock = threading.Lock()
+
+
+def _ext():
+    from . import _ext
+    return _ext
+
+
+def get_num_threads() -> int:
+    """Number of threads fastact kernels use for large arrays."""
+    omp = _ext().omp_max_threads()
+    return max(1, omp if _requested is None else min(_requested, omp))
+
+
+def set_num_threads(n: Optional[int]) -> None:
+    """Use `n` threads (>= 1) for large arrays; None restores the default."""
+    global _requested
+    if n is not None:
+        if isinstance(n, bool) or not isinstance(n, int):
+            raise TypeError(f"set_num_threads(): n must be an int or None, got {type(n).__name__}")
+        if n < 1:
+            raise ValueError(f"set_num_threads(): n must be >= 1, got {n}")
+    with _lock:
+        _requested = n
+        if n is not None:
+            _ext().omp_set_threads(n)
+
+
+@contextlib.contextmanager
+def threads(n: int) -> Iterator[None]:
+    """Context manager: run fastact with `n` threads inside the block."""
+    global _requested
+    old = _requested
+    old_omp = _ext().omp_max_threads()
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        with _lock:
+            _requested = old
+            _ext().omp_set_threads(old_omp)

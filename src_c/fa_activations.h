@@ -1,0 +1,426 @@
+/*
+ * fa_activations.h -- the scalar definition of every elementwise activation.
+ *
+ * ONE place per activation: a `fa_core_<name>(x, p, lowp)` function in double
+ * plus one line in FA_UNARY_LIST below.  The array kernels for float32 and
+ * float64 and every ISA are generated from these (fa_kernels_impl.h), the
+ * dispatcher's tables too (fa_dispatch.c).
+ *
+ * Parameters arrive in fa_params (a, b, c, d), already validated in Python.
+ * Special values (every core; checked by the tests and `fastact check`):
+ *   NaN -> NaN;  +-inf -> the mathematical limit;  odd functions keep the
+ *   sign of zero;  "x * something" functions return a zero with the sign of
+ *   x where the something underflows (never inf * 0 = NaN).
+ */
+#ifndef FA_ACTIVATIONS_H
+#define FA_ACTIVATIONS_H
+
+#include "fa_math.h"
+#include "fa_kernels.h" /* fa_params */
+
+/* x * s where s in [0, 1] may underflow to 0: returns +-0 instead of NaN
+ * for x = +-inf, and keeps the sign of x. */
+FA_INLINE double fa_mul_lim(double x, double s)
+{
+    return s == 0.0 ? copysign(0.0, x) : x * s;
+}
+
+/* The rounding error of a*b (a*b = p + lo exactly); 0 where a*b is huge. */
+FA_INLINE double fa_prod_lo(double a, double b, double p)
+{
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+    double lo = __builtin_fma(a, b, -p);
+#else
+    const double split = 134217729.0; /* 2^27 + 1, Veltkamp */
+    double ta = a * split, ah = ta - (ta - a), al = a - ah;
+    double tb = b * split, bh = tb - (tb - b), bl = b - bh;
+    double lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+    return fabs(p) < 1e300 ? lo : 0.0;
+}
+
+/* exp(hi + lo) for |lo| << ulp(hi): the low part of a product is folded
+ * into the reduced argument (used where float64 needs beta*x exactly). */
+FA_INLINE double fa_exp_dd(double hi, double lo, int lowp)
+{
+    double x = fa_min(fa_max(hi, -746.0), 710.0);
+    lo = fabs(hi) < 746.0 ? lo : 0.0; /* a clamped hi makes lo meaningless */
+    double kd;
+    int64_t k;
+    double r = fa_reduce(x, &kd, &k) + lo;
+    double p = 1.0 + fa_expm1_poly(r, lowp);
+    uint64_t ku = (uint64_t)(k + 2048);
+    uint64_t k1 = (ku >> 1);
+    uint64_t k2 = ku - k1;
+    return (p * fa_asf64((k1 - 1) << 52)) * fa_asf64((k2 - 1) << 52);
+}
+
+/*
+ * exp(hi + lo) * 2^S, and *m = 2^-S, for products x * exp(v): in float64,
+ * exp(v) becomes subnormal below v = -708 and would lose bits BEFORE the
+ * multiplication by x (silu(-745) = -745 e^-745 would come out 75% high).
+ * S = 1000 when the result is below 2^-1000 keeps it normal until the final
+ * (x * e) * m, a single rounding.  Results are 0 for hi < -1400 (there
+ * |x| e^v < 1e-300 unless |x| > 1e300).  lowp (float32 in double) needs no
+ * scaling: S = 0, and 0 below hi = -746.
+ */
+FA_INLINE double fa_exp_s(double hi, double lo, int lowp, double *m)
+{
+    if (lowp) {
+        *m = 1.0;
+        return fa_exp_dd(hi, lo, 1);
+    }
+    double x = fa_min(fa_max(hi, -1400.0), 710.0);
+    lo = fabs(hi) < 1400.0 ? lo : 0.0;
+    double kd;
+    int64_t k;
+    double r = fa_reduce(x, &kd, &k) + lo;
+    double p = 1.0 + fa_expm1_poly(r, lowp);
+    int64_t big = k < -1000;
+    k = big ? k + 1000 : k;
+    *m = big ? 0x1p-1000 : 1.0;
+    uint64_t ku = (uint64_t)(k + 2048);
+    uint64_t k1 = (ku >> 1);
+    uint64_t k2 = ku - k1;
+    double e = (p * fa_asf64((k1 - 1) << 52)) * fa_asf64((k2 - 1) << 52);
+    return hi < -1400.0 ? 0.0 : e;
+}
+
+/* x * sigmoid(v), v = hi + lo exactly: sigmoid through exp(-|v|), the
+ * product formed before the final scaling (see fa_exp_s), +-0 (sign of x)
+ * where it underflows, never inf * 0. */
+FA_INLINE double fa_x_sigmoid(double x, double v, double lo, int lowp)
+{
+    double m;
+    double e = fa_exp_s(-fabs(v), v < 0.0 ? lo : -lo, lowp, &m);
+    double et = e * m;                       /* unscaled: only added to 1 */
+    double num = v < 0.0 ? e : 1.0;
+    double s = num / (1.0 + et);
+    double y = (x * s) * (v < 0.0 ? m : 1.0);
+    return s == 0.0 ? copysign(0.0, x) : y;
+}
+
+/* ---------------- sigmoid family ---------------- */
+
+FA_INLINE double fa_core_sigmoid(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    return fa_sigmoid(x, lowp);
+}
+
+/* log_sigmoid(x) = min(x, 0) - log1p(exp(-|x|)): no overflow, and the
+ * small log1p term keeps full relative accuracy for large positive x. */
+FA_INLINE double fa_core_log_sigmoid(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    double l = fa_log1p01(fa_exp(-fabs(x), lowp), lowp);
+    return fa_min(x, 0.0) - l;
+}
+
+/* hard_sigmoid(x) = relu6(x + 3) / 6.  (x + 3) is exact near x = -3
+ * (Sterbenz), unlike x/6 + 1/2, which cancels there. */
+FA_INLINE double fa_core_hard_sigmoid(double x, const fa_params *p, int lowp)
+{
+    (void)p; (void)lowp;
+    double y = (x + 3.0) / 6.0;
+    y = x <= -3.0 ? 0.0 : y;
+    return x >= 3.0 ? 1.0 : y;
+}
+
+/* ---------------- tanh family ---------------- */
+
+FA_INLINE double fa_core_tanh(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    return fa_tanh(x, lowp);
+}
+
+/* hardtanh: a = min_val, b = max_val (a <= b checked in Python). */
+FA_INLINE double fa_core_hardtanh(double x, const fa_params *p, int lowp)
+{
+    (void)lowp;
+    double y = x < p->a ? p->a : x;
+    return y > p->b ? p->b : y;
+}
+
+/* tanhshrink(x) = x - tanh(x), odd.  With a = |x|:
+ *  a >= 0.85: (a - 1) + 2/(exp(2a) + 1): both terms are >= 0 past a = 1 and
+ *             the cancellation below 1 costs at most a factor 1.3.
+ *  a <  0.85: x - tanh x cancels (a^3/3 left of a), so use the Taylor series
+ *             a^3 * sum d_m a^(2m), d_m = -2^(2n)(2^(2n)-1)B_2n/(2n)!, n=m+2
+ *             (33 terms: 0.293^33 < 2e-18 relative), computed with mpmath:
+ *             [ -2**(2n)*(2**(2n)-1)*bernoulli(2n)/factorial(2n) ]
+ *  lowp (float32): the series to a < 0.1 (6 terms, < 1e-13), then a - tanh(a)
+ *             with a full-precision tanh (loss 3/a^2 <= 300 ulp of double).
+ */
+static const double fa_tanhshrink_coef[33] = {
+    0.3333333333333333,
+    -0.13333333333333333,
+    0.05396825396825397,
+    -0.021869488536155203,
+    0.008863235529902197,
+    -0.003592128036572481,
+    0.0014558343870513183,
+    -0.000590027440945586,
+    0.00023912911424355248,
+    -9.691537956929451e-05,
+    3.927832388331683e-05,
+    -1.5918905069328964e-05,
+    6.451689215655431e-06,
+    -2.6147711512907546e-06,
+    1.0597268320104654e-06,
+    -4.294911078273806e-07,
+    1.7406618963571648e-07,
+    -7.054636946400968e-08,
+    2.859136662305254e-08,
+    -1.1587644432798853e-08,
+    4.6962953982309016e-09,
+    -1.903336833931276e-09,
+    7.713933635359062e-10,
+    -3.126339545892087e-10,
+    1.26705769303054e-10,
+    -5.135191408039368e-11,
+    2.0812146867700473e-11,
+    -8.434845419094337e-12,
+    3.4185140868111557e-12,
+    -1.385471574294847e-12,
+    5.61510479241468e-13,
+    -2.2757162553728747e-13,
+    9.223130585139532e-14
+
+};
+
+FA_INLINE double fa_core_tanhshrink(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    double a = fabs(x);
+    double z = a * a;
+    double s;
+    double big;
+    if (lowp) {
+        s = fa_tanhshrink_coef[5];
+        for (int i = 4; i >= 0; i--) s = FA_FMA(s, z, fa_tanhshrink_coef[i]);
+        s = s * z * a;
+        double mid = a - fa_tanh(a, 0);
+        double e = fa_exp(fa_min(a + a, 200.0), 1);
+        big = (a - 1.0) + 2.0 / (e + 1.0);
+        big = a >= 1.0 ? big : mid;
+        s = a < 0.1 ? s : big;
+    } else {
+        s = fa_tanhshrink_coef[32];
+        for (int i = 31; i >= 0; i--) s = FA_FMA(s, z, fa_tanhshrink_coef[i]);
+        s = s * z * a;
+        double e = fa_exp(fa_min(a + a, 1000.0), 0);
+        big = (a - 1.0) + 2.0 / (e + 1.0);
+        s = a < 0.85 ? s : big;
+    }
+    return copysign(s, x);
+}
+
+/* softsign(x) = x / (1 + |x|), with softsign(+-inf) = +-1 (not inf/inf). */
+FA_INLINE double fa_core_softsign(double x, const fa_params *p, int lowp)
+{
+    (void)p; (void)lowp;
+    double a = fabs(x);
+    double r = a / (1.0 + a);
+    r = a == INFINITY ? 1.0 : r;
+    return copysign(r, x);
+}
+
+/* ---------------- ReLU family ---------------- */
+
+/* relu(NaN) = NaN; relu(-0) = +0 (relu is not odd). */
+FA_INLINE double fa_core_relu(double x, const fa_params *p, int lowp)
+{
+    (void)p; (void)lowp;
+    return (x > 0.0 || x != x) ? x : 0.0;
+}
+
+FA_INLINE double fa_core_relu6(double x, const fa_params *p, int lowp)
+{
+    (void)p; (void)lowp;
+    double y = (x > 0.0 || x != x) ? x : 0.0;
+    return y > 6.0 ? 6.0 : y;
+}
+
+/* leaky_relu: a = negative_slope.  Also the per-channel PReLU kernel. */
+FA_INLINE double fa_core_leaky_relu(double x, const fa_params *p, int lowp)
+{
+    (void)lowp;
+    return x > 0.0 ? x : x * p->a;
+}
+
+/* elu: a = alpha.  expm1 keeps relative accuracy near 0^-. */
+FA_INLINE double fa_core_elu(double x, const fa_params *p, int lowp)
+{
+    double n = p->a * fa_expm1(fa_min(x, 0.0), lowp);
+    return x > 0.0 ? x : n;
+}
+
+/* celu: a = alpha (> 0, checked in Python). */
+FA_INLINE double fa_core_celu(double x, const fa_params *p, int lowp)
+{
+    double n = p->a * fa_expm1(fa_min(x, 0.0) / p->a, lowp);
+    return x > 0.0 ? x : n;
+}
+
+#define FA_SELU_SCALE 1.0507009873554804934193349852946
+#define FA_SELU_ALPHA_SCALE 1.7580993408473768599402175208123 /* alpha*scale */
+
+FA_INLINE double fa_core_selu(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    double n = FA_SELU_ALPHA_SCALE * fa_expm1(fa_min(x, 0.0), lowp);
+    return x > 0.0 ? FA_SELU_SCALE * x : n;
+}
+
+/* ---------------- smooth ReLUs ---------------- */
+
+#define FA_INV_SQRT2 0.70710678118654752440
+#define FA_INV_SQRT2_LO (-4.8336466567264567e-17) /* 1/sqrt2 - FA_INV_SQRT2 */
+
+/* gelu(x) = x * Phi(x) = x * erfc(-x/sqrt2) / 2.  erfc keeps relative
+ * accuracy in the left tail (x * (1 + erf) would cancel to 0 there) and
+ * x * (erfc/2) never overflows for huge x (0.5*x*(1+erf) does).
+ * float64: the rounding of z = -x/sqrt2 would be amplified by erfc's
+ * condition number (2 z^2 in the tail, ~2.6 at z = 1), so z's rounding
+ * error dz is computed exactly and applied to first order. */
+FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    double z = -x * FA_INV_SQRT2;
+    double c = erfc(z);
+    if (lowp)
+        return fa_mul_lim(x, 0.5 * c);
+    double dz = fa_prod_lo(-x, FA_INV_SQRT2, z) + (-x) * FA_INV_SQRT2_LO;
+    dz = fabs(x) < 1e300 ? dz : 0.0;
+    /* first order: erfc(z + dz) = erfc(z) - 2/sqrt(pi) exp(-z^2) dz */
+    double zc = fa_min(fa_max(z, -30.0), 30.0);
+    c = c - 1.1283791670955126 * fa_exp(-zc * zc, 0) * dz;
+    /* z > 26: erfc(z) is subnormal in double, and x * erfc(z) would be
+     * rounded twice.  Use erfc(z) = exp(-z^2) * A(z) / (z sqrt(pi)) with the
+     * asymptotic series A = sum (-1)^k (2k-1)!! / (2z^2)^k (8 terms: the
+     * 8th is < 2e-17 at z = 26), z^2 exact as a double-double (plus 2 z dz),
+     * and the exponential scaled (fa_exp_s) until the final product. */
+    double zt = fa_min(fa_max(z, 26.0), 40.0);
+    double zz = zt * zt;
+    double zzl = fa_prod_lo(zt, zt, zz) + 2.0 * zt * dz;
+    double m;
+    double e = fa_exp_s(-zz, -zzl, 0, &m);
+    double t = 0.5 / zz;
+    double a = 1.0 - 15.0 * 13.0 * t;
+    a = 1.0 - 13.0 * t * a;
+    a = 1.0 - 11.0 * t * a;
+    a = 1.0 - 9.0 * t * a;
+    a = 1.0 - 7.0 * t * a;
+    a = 1.0 - 5.0 * t * a;
+    a = 1.0 - 3.0 * t * a;
+    a = 1.0 - t * a;
+    double ct = (e * a) / (zt * (1.0 + dz / zt) * 1.7724538509055160273); /* sqrt(pi) */
+    double tail = (x * (0.5 * ct)) * m;
+    double y = fa_mul_lim(x, 0.5 * c);
+    return (z > 26.0 && z < 40.0) ? tail : y;
+}
+
+#define FA_GELU_K0 0.79788456080286535588 /* sqrt(2/pi) */
+#define FA_GELU_K1 0.044715
+
+/* gelu_tanh(x) = x/2 (1 + tanh(u)) = x * sigmoid(2u), u = k0 (x + k1 x^3):
+ * the sigmoid form has no 1 + tanh cancellation for x < -5 (where torch
+ * returns -0 for a result of -6e-8 in float32).
+ * float64: sigmoid's relative condition number is |2u| (up to ~745 before
+ * underflow), so 2u is carried as a double-double (hi + lo, with the
+ * constants' own rounding errors K1_LO and C_LO) and lo enters exp()
+ * through fa_exp_dd.  For |x| >= 64 the result is x or -0 regardless. */
+#define FA_GELU_C 1.5957691216057308         /* 2 sqrt(2/pi), rounded */
+#define FA_GELU_C_LO (-9.96930880911092e-17) /* its rounding error */
+#define FA_GELU_K1_LO 2.1960211427085595e-18 /* 0.044715 - FA_GELU_K1 */
+
+FA_INLINE double fa_core_gelu_tanh(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    double v = FA_GELU_C * x * FA_FMA(FA_GELU_K1 * x, x, 1.0);
+    double lo = 0.0;
+    if (!lowp) {
+        double x2 = x * x;
+        double x2l = fa_prod_lo(x, x, x2);
+        double t = FA_GELU_K1 * x2;
+        double tl = fa_prod_lo(FA_GELU_K1, x2, t) + (FA_GELU_K1 * x2l + FA_GELU_K1_LO * x2);
+        double w = 1.0 + t;                       /* two-sum: w + wl = 1 + t + tl */
+        double bb = w - 1.0;
+        double wl = ((1.0 - (w - bb)) + (t - bb)) + tl;
+        double m = x * w;
+        double ml = fa_prod_lo(x, w, m) + x * wl;
+        v = FA_GELU_C * m;
+        lo = fa_prod_lo(FA_GELU_C, m, v) + (FA_GELU_C * ml + FA_GELU_C_LO * m);
+        lo = fabs(x) < 64.0 ? lo : 0.0;
+    }
+    return fa_x_sigmoid(x, v, lo, lowp);
+}
+
+FA_INLINE double fa_core_silu(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    return fa_x_sigmoid(x, x, 0.0, lowp);
+}
+
+/* swish: a = beta.  x * sigmoid(beta x); for float64 the rounding error of
+ * beta*x enters exp() exactly (fa_exp_dd), because sigmoid's relative
+ * condition number is |beta x| in the left tail. */
+FA_INLINE double fa_core_swish(double x, const fa_params *p, int lowp)
+{
+    double v = p->a * x;
+    double lo = lowp ? 0.0 : fa_prod_lo(p->a, x, v);
+    return fa_x_sigmoid(x, v, lo, lowp);
+}
+
+/* hardswish(x) = x * relu6(x + 3) / 6, piecewise so that -inf gives -0. */
+FA_INLINE double fa_core_hardswish(double x, const fa_params *p, int lowp)
+{
+    (void)p; (void)lowp;
+    double y = x * (x + 3.0) / 6.0;
+    y = x <= -3.0 ? copysign(0.0, x) : y;
+    return x >= 3.0 ? x : y;
+}
+
+/* mish(x) = x tanh(softplus(x)) = x * n / (n + 2), n = e^x (e^x + 2):
+ * one exp, no cancellation for x < 0; n/(n+2) rounds to exactly 1 from
+ * x = 20 on, so the clamp is invisible. */
+FA_INLINE double fa_core_mish(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    double m;
+    double ts = fa_exp_s(fa_min(x, 20.0), 0.0, lowp, &m);  /* e^x 2^S */
+    double t = ts * m;
+    double q = (t + 2.0) / (t * (t + 2.0) + 2.0);          /* n/(n+2) = t q */
+    double y = (x * ts) * q * m;
+    y = x >= 20.0 ? x : y;                                 /* q t = 1 there */
+    return ts == 0.0 ? copysign(0.0, x) : y;
+}
+
+/* softplus: a = beta (!= 0), b = threshold (PyTorch: linear when
+ * beta*x > threshold).  v = beta x;
+ *   v > 0:  x + log1p(exp(-v)) / beta
+ *   v <= 0: log1p(exp(v)) / beta       (exp(v) via fa_exp_dd in float64)
+ * Both keep relative accuracy and never overflow. */
+FA_INLINE double fa_core_softplus(double x, const fa_params *p, int lowp)
+{
+    double v = p->a * x;
+    double lo = lowp ? 0.0 : fa_prod_lo(p->a, x, v);
+    double e = fa_exp_dd(-fabs(v), v < 0.0 ? lo : -lo, lowp);
+    double l = fa_log1p01(e, lowp) / p->a;
+    double y = v > 0.0 ? x + l : l;
+    return v > p->b ? x : y;
+}
+
+/*
+ * The elementwise kernels: X(name) for every fa_core_<name> above.
+ * The order is the kernel table's order; names are looked up by string.
+ */
+#define FA_UNARY_LIST(X) \
+    X(sigmoid) X(log_sigmoid) X(hard_sigmoid) X(tanh) X(hardtanh) \
+    X(tanhshrink) X(softsign) X(relu) X(relu6) X(leaky_relu) X(elu) \
+    X(celu) X(selu) X(gelu) X(gelu_tanh) X(silu) X(swish) X(hardswish) \
+    X(mish) X(softplus)
+
+#endif /* FA_ACTIVATIONS_H */

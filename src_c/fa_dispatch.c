@@ -1,0 +1,54 @@
+/*
+ * fa_dispatch.c -- the one place that decides which ISA's kernels run.
+ * Chosen once, at import, from the CPU's features (or FASTACT_ISA, passed
+ * in by the Python layer as `force`).
+ */
+#include <string.h>
+#include "fa_kernels.h"
+#include "fa_activations.h"
+
+#define FA_COUNT(name) +1
+const int fa_n_unary = 0 FA_UNARY_LIST(FA_COUNT);
+
+extern const fa_kernel_table fa_table_baseline;
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define FA_X86_DISPATCH 1
+extern const fa_kernel_table fa_table_avx2;
+extern const fa_kernel_table fa_table_avx512;
+#endif
+
+int fa_isa_supported(const char *isa)
+{
+    if (strcmp(isa, "baseline") == 0) return 1;
+#ifdef FA_X86_DISPATCH
+    __builtin_cpu_init();
+    if (strcmp(isa, "avx2") == 0)
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (strcmp(isa, "avx512") == 0)
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#endif
+    return 0;
+}
+
+static const fa_kernel_table *fa_table_for(const char *isa)
+{
+    if (strcmp(isa, "baseline") == 0) return &fa_table_baseline;
+#ifdef FA_X86_DISPATCH
+    if (strcmp(isa, "avx2") == 0) return &fa_table_avx2;
+    if (strcmp(isa, "avx512") == 0) return &fa_table_avx512;
+#endif
+    return NULL;
+}
+
+const fa_kernel_table *fa_select_isa(const char *force)
+{
+    if (force && force[0]) {
+        if (!fa_isa_supported(force)) return NULL;
+        return fa_table_for(force);
+    }
+    if (fa_isa_supported("avx512")) return fa_table_for("avx512");
+    if (fa_isa_supported("avx2")) return fa_table_for("avx2");
+    return &fa_table_baseline;
+}

@@ -1,0 +1,74 @@
+/*
+ * fa_kernels_impl.h -- array kernels generated from fa_activations.h.
+ * Included once per ISA by fa_kern_<isa>.c with FA_ISA defined; every
+ * symbol gets the ISA as a suffix.
+ */
+#include "fa_kernels.h"
+#include "fa_activations.h"
+
+#define FA_STR_(a) #a
+#define FA_STR(a) FA_STR_(a)
+
+#define FA_CAT_(a, b) a##_##b
+#define FA_CAT(a, b) FA_CAT_(a, b)
+#define FA_SYM(name) FA_CAT(name, FA_ISA)
+
+#if defined(_MSC_VER)
+#define FA_RESTRICT __restrict
+#else
+#define FA_RESTRICT __restrict__
+#endif
+
+/* x and y are either identical (in place) or disjoint: y[i] depends on x[i]
+ * alone, so `restrict` is safe for the exact-alias case too. */
+#define FA_GEN_UNARY(name)                                                    \
+    static void FA_SYM(fa_##name##_f32)(const float *FA_RESTRICT x,          \
+                                        float *FA_RESTRICT y, fa_index n,     \
+                                        const fa_params *p)                   \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};              \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = (float)fa_core_##name((double)x[i], &P, 1);                \
+    }                                                                         \
+    static void FA_SYM(fa_##name##_f64)(const double *FA_RESTRICT x,         \
+                                        double *FA_RESTRICT y, fa_index n,    \
+                                        const fa_params *p)                   \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};              \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = fa_core_##name(x[i], &P, 0);                               \
+    }
+
+FA_UNARY_LIST(FA_GEN_UNARY)
+
+/* NaN-propagating max: once m is NaN it stays NaN; a NaN v replaces m. */
+#define FA_GEN_MAXOUT(T, suffix)                                              \
+    static void FA_SYM(fa_maxout_##suffix)(const T *x, T *y, fa_index row0,   \
+                                           fa_index row1, fa_index groups,    \
+                                           fa_index pool, fa_index inner)     \
+    {                                                                         \
+        for (fa_index row = row0; row < row1; row++) {                        \
+            fa_index o = row / groups, g = row % groups;                      \
+            const T *src = x + (o * groups * pool + g * pool) * inner;        \
+            T *dst = y + (o * groups + g) * inner;                            \
+            for (fa_index j = 0; j < inner; j++) dst[j] = src[j];             \
+            for (fa_index k = 1; k < pool; k++) {                             \
+                const T *s = src + k * inner;                                 \
+                for (fa_index j = 0; j < inner; j++) {                        \
+                    T m = dst[j], v = s[j];                                   \
+                    dst[j] = (v > m || v != v) && m == m ? v : m;             \
+                }                                                             \
+            }                                                                 \
+        }                                                                     \
+    }
+
+FA_GEN_MAXOUT(float, f32)
+FA_GEN_MAXOUT(double, f64)
+
+#define FA_ENTRY(name) {#name, FA_SYM(fa_##name##_f32), FA_SYM(fa_##name##_f64)},
+static const fa_unary_entry FA_SYM(fa_unary_entries)[] = {FA_UNARY_LIST(FA_ENTRY)};
+
+const fa_kernel_table FA_SYM(fa_table) = {
+    FA_STR(FA_ISA), FA_SYM(fa_unary_entries),
+    FA_SYM(fa_maxout_f32), FA_SYM(fa_maxout_f64),
+};

@@ -1,0 +1,144 @@
+"""Every registry function x dtype x layout x output mode x threads,
+compared with the NumPy reference (backend="numpy")."""
+import numpy as np
+import pytest
+
+import fastact
+from conftest import DTYPES, applicable, assert_close_ulp, call, cases, resolve_params, sample_values
+
+
+def make_layout(layout, dtype):
+    v = sample_values(200, dtype, seed=1)
+    big = v[: 12 * 24].reshape(12, 24)
+    if layout == "C":
+        return np.ascontiguousarray(big[:6, :12])
+    if layout == "F":
+        return np.asfortranarray(big[:6, :12])
+    if layout == "strided":
+        return big[::2, ::2]
+    if layout == "negative":
+        return big[::-2, ::-2]
+    if layout == "0-d":
+        return np.array(v[7])
+    if layout == "empty":
+        return np.empty((0, 12), dtype=dtype)
+    raise AssertionError(layout)
+
+
+LAYOUTS = ["C", "F", "strided", "negative", "0-d", "empty"]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("mode", ["new", "out", "inplace"])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("entry,example", cases())
+def test_matches_reference(entry, example, dtype, layout, mode, threads):
+    x = make_layout(layout, dtype)
+    if not applicable(entry, example, x):
+        pytest.skip("not applicable to this shape")
+    kw = resolve_params(entry, example, x)
+    expected = call(entry, x.copy(), kw, backend="numpy")
+    x_before = x.copy()
+    with fastact.threads(threads):
+        if mode == "new":
+            got = call(entry, x, kw)
+            np.testing.assert_array_equal(x, x_before)  # input untouched
+        elif mode == "out":
+            out = np.full(np.shape(expected), 7.0, dtype=np.asarray(expected).dtype)
+            got = call(entry, x, kw, out=out)
+            assert got is out
+        else:
+            if entry.kind == "maxout" or x.ndim == 0:
+                pytest.skip("in place needs an output of the input's shape (not a 0-d scalar)")
+            got = call(entry, x, kw, out=x)
+            assert got is x
+    if x.ndim == 0 and mode == "new":
+        assert isinstance(got, np.generic), type(got)
+        assert got.dtype == dtype
+    assert_close_ulp(np.asarray(got), np.asarray(expected), what=f"{entry.name}{kw}")
+
+
+@pytest.mark.parametrize("entry,example", cases())
+def test_dtype_rules(entry, example):
+    x64 = sample_values(40, np.float64, seed=2)[:72].reshape(6, 12)
+    x64 = np.nan_to_num(x64, nan=0.5, posinf=30.0, neginf=-30.0)
+    kw = resolve_params(entry, example, x64)
+    # float16 -> computed in float32, returned as float16
+    x16 = x64.astype(np.float16)
+    y16 = call(entry, x16, kw)
+    assert y16.dtype == np.float16
+    np.testing.assert_array_equal(y16, call(entry, x16.astype(np.float32), kw).astype(np.float16))
+    # integers and bools -> float64
+    xi = np.arange(-36, 36).reshape(6, 12)
+    yi = call(entry, xi, resolve_params(entry, example, xi))
+    assert yi.dtype == np.float64
+    assert_close_ulp(yi, call(entry, xi.astype(np.float64), resolve_params(entry, example, xi)))
+    xb = (np.arange(72) % 3 == 0).reshape(6, 12)
+    assert call(entry, xb, resolve_params(entry, example, xb)).dtype == np.float64
+    # lists work and give float64
+    yl = call(entry, x64.tolist(), kw)
+    assert isinstance(yl, np.ndarray) and yl.dtype == np.float64
+    assert_close_ulp(yl, call(entry, x64, kw))
+
+
+@pytest.mark.parametrize("entry,example", cases())
+def test_scalar_in_scalar_out(entry, example):
+    if entry.kind == "maxout" or example.get("weight") == "per-channel":
+        pytest.skip("needs an axis")
+    for v in (-1.5, 0.0, 2):
+        y = call(entry, v, dict(example))
+        assert isinstance(y, np.float64), type(y)
+        assert_close_ulp(y, call(entry, v, dict(example), backend="numpy"))
+    y32 = call(entry, np.float32(-1.5), dict(example))
+    assert isinstance(y32, np.float32)
+
+
+@pytest.mark.parametrize("entry,example", cases())
+def test_overlapping_out(entry, example):
+    """out overlapping x without being x: must equal the non-overlapping result."""
+    if entry.kind == "maxout":
+        pytest.skip("output shape differs from the input's")
+    buf = sample_values(40, np.float64, seed=3)[:60].copy()
+    x = buf[:48].reshape(4, 12)
+    out = buf[12:60].reshape(4, 12)  # shifted by one row
+    kw = resolve_params(entry, example, x)
+    expected = call(entry, x.copy(), kw)
+    got = call(entry, x, kw, out=out)
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("entry,example", cases())
+def test_threads_bitwise_identical(entry, example):
+    """Large arrays (several chunks per thread): 1 and 2 threads agree bitwise."""
+    for dtype in DTYPES:
+        x = sample_values(150_000, dtype, seed=4)[:300_000].reshape(-1, 60)
+        if not applicable(entry, example, x):
+            continue
+        kw = resolve_params(entry, example, x)
+        with fastact.threads(1):
+            y1 = call(entry, x, kw)
+        with fastact.threads(2):
+            y2 = call(entry, x, kw)
+        assert y1.tobytes() == y2.tobytes()
+        assert_close_ulp(y1, call(entry, x, kw, backend="numpy"), what=entry.name)
+
+
+@pytest.mark.parametrize("entry,example", cases())
+def test_special_values(entry, example):
+    """NaN -> NaN, +-inf -> the limit (as the reference), odd functions keep -0."""
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-300, -1e-300], dtype=np.float64).reshape(1, 7)
+    if not applicable(entry, example, x):
+        pytest.skip("shape")
+    kw = resolve_params(entry, example, x)
+    for dtype in DTYPES:
+        xd = x.astype(dtype)
+        got = call(entry, xd, kw)
+        exp = call(entry, xd, kw, backend="numpy")
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(exp))
+        np.testing.assert_array_equal(got[~np.isnan(got)], exp[~np.isnan(exp)])
+        if entry.kind == "unary" and entry.odd:
+            assert np.signbit(got[0, 4]) and got[0, 4] == 0, f"{entry.name}(-0) = {got[0, 4]!r}"
+            assert not np.signbit(got[0, 3]), f"{entry.name}(+0) = {got[0, 3]!r}"
+        if entry.kind == "unary":
+            assert np.isnan(got[0, 0]), f"{entry.name}(NaN) = {got[0, 0]!r}"
