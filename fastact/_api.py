@@ -155,8 +155,9 @@ def _elementwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, ba
         _ext.unary(_KERNEL_ID[kname], work, y, *kparams, nthreads=_threads.get_num_threads(),
                    min_chunk=entry.min_chunk)
     else:
-        ref = entry.reference(work.astype(np.float64), **_ref_params(entry, params))
-        y[...] = ref
+        with np.errstate(all="ignore"):  # overflow to inf etc. is the right answer here
+            ref = entry.reference(work.astype(np.float64), **_ref_params(entry, params))
+            y[...] = ref
     return _finish(y, res_dt, out, arr.ndim == 0)
 
 

@@ -46,7 +46,8 @@ def sigmoid(x):
 
 def log_sigmoid(x):
     # min(x, 0) - log1p(exp(-|x|)): exact-ish in both tails.
-    return np.minimum(x, 0.0) - np.log1p(np.exp(-np.abs(x)))
+    # written as -(l - min(x, 0)) so that an underflowed result is -0.
+    return -(np.log1p(np.exp(-np.abs(x))) - np.minimum(x, 0.0))
 
 
 def hard_sigmoid(x):
@@ -122,16 +123,21 @@ def prelu(x, weight):
     return np.where(x > 0, x, x * weight)
 
 
+def _neg_part(x):
+    """min(x, 0) keeping -0 (np.minimum(-0.0, 0.0) is +0)."""
+    return np.where(x > 0, 0.0, x)
+
+
 def elu(x, alpha=1.0):
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0)))
+    return np.where(x > 0, x, alpha * np.expm1(_neg_part(x)))
 
 
 def celu(x, alpha=1.0):
-    return np.where(x > 0, x, alpha * np.expm1(np.minimum(x, 0.0) / alpha))
+    return np.where(x > 0, x, alpha * np.expm1(_neg_part(x) / alpha))
 
 
 def selu(x):
-    return np.where(x > 0, SELU_SCALE * x, SELU_ALPHA_SCALE * np.expm1(np.minimum(x, 0.0)))
+    return np.where(x > 0, SELU_SCALE * x, SELU_ALPHA_SCALE * np.expm1(_neg_part(x)))
 
 
 def _gelu_erf(x):

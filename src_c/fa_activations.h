@@ -114,7 +114,7 @@ FA_INLINE double fa_core_log_sigmoid(double x, const fa_params *p, int lowp)
 {
     (void)p;
     double l = fa_log1p01(fa_exp(-fabs(x), lowp), lowp);
-    return fa_min(x, 0.0) - l;
+    return -(l - fa_min(x, 0.0)); /* = min(x,0) - l, but -0 when l underflows */
 }
 
 /* hard_sigmoid(x) = relu6(x + 3) / 6.  (x + 3) is exact near x = -3
