@@ -18,6 +18,8 @@ __version__ = "0.1.0"
 globals().update(_api.build_functions(__name__))
 for _alias, _target in _registry.ALIASES.items():
     globals()[_alias] = globals()[_target]
+_GRADIENT_NAMES = _api.build_gradient_functions(__name__)  # issue 4: <name>_backward, <name>_grad, derivative
+globals().update(_GRADIENT_NAMES)
 
 if _api._ext is not None and _os.environ.get("FASTACT_ISA"):
     _api._ext.select_isa(_os.environ["FASTACT_ISA"].strip().lower())
@@ -36,3 +38,4 @@ def show_config(file=None):
 
 __all__ = sorted(list(_registry.REGISTRY) + list(_registry.ALIASES) + [
     "available", "get_num_threads", "set_num_threads", "threads", "use_backend", "show_config"])
+__all__ += sorted(_GRADIENT_NAMES)

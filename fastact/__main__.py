@@ -58,7 +58,25 @@ def summary(n: int = 1 << 18, dtype: str = "float32", repeats: int = 5, names: O
     return 0
 
 
-COMMANDS = {"info": "version, SIMD path, OpenMP runtime, threads"}
+COMMANDS = {
+    "info": "version, SIMD path, OpenMP runtime, threads",
+    "check": "measured max error in ULPs of every function (--exhaustive: all 2^32 float32 inputs)",
+}
+
+
+def _check_main(argv: List[str]) -> int:
+    from . import _check
+    p = argparse.ArgumentParser(prog="fastact check", description=_check.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("names", nargs="*", help="activations to check (default: all)")
+    p.add_argument("--dtype", choices=["float32", "float64", "both"], default="float32")
+    p.add_argument("--exhaustive", action="store_true", help="all 2^32 float32 bit patterns")
+    p.add_argument("--samples", type=int, default=100_000, help="float64 inputs per function (mpmath)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    args = p.parse_args(argv)
+    if args.samples < 1:
+        raise ValueError(f"--samples must be >= 1, got {args.samples}")
+    return _check.run(args.names or None, args.dtype, args.exhaustive, args.samples, args.markdown)
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -68,6 +86,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             import fastact
             fastact.show_config()
             return 0
+        if argv and argv[0] == "check":
+            return _check_main(argv[1:])
         p = argparse.ArgumentParser(
             prog="fastact", description="Fast, accurate activation functions for NumPy. "
             "Without a command: a side-by-side run of every activation against the NumPy reference.",

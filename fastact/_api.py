@@ -152,7 +152,7 @@ def _elementwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, ba
         y = np.empty_like(work, order=order)
     if backend == "c":
         kname, kparams = entry.kernel_call(params)
-        _ext.unary(_KERNEL_ID[kname], work, y, *kparams, nthreads=_threads.get_num_threads(),
+        _ext.unary(_KERNEL_ID[kname], work, y, *kparams, nthreads=_ext.effective_threads(),
                    min_chunk=entry.min_chunk)
     else:
         with np.errstate(all="ignore"):  # overflow to inf etc. is the right answer here
@@ -244,7 +244,39 @@ def _maxout(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend
     return _finish(y, res_dt, out, False)
 
 
-_RUNNERS = {"unary": _elementwise, "prelu": _prelu, "maxout": _maxout}
+_ROWWISE_OP = {"softmax": 0, "log_softmax": 1, "softmin": 2}
+
+
+def _rowwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend: str):
+    """softmax family: a reduction along `axis`, same shape out.  C- or
+    F-contiguous input is used in place (an F array is the C-contiguous
+    transpose, reduced along the mirrored axis); anything else is copied to
+    C order.  A non-last axis runs as (outer, n, inner) with vectors along
+    the contiguous inner dimension -- never a transpose-and-copy."""
+    arr, work_dt, res_dt = as_input(x)
+    axis = _axis(entry.name, params["axis"], arr.ndim)
+    if out is not None:
+        out = check_out(out, arr.shape, res_dt)
+    work = arr if arr.dtype == work_dt else arr.astype(work_dt)
+    order = _contig_order(work)
+    if order is None:
+        work = np.ascontiguousarray(work)
+        order = "C"
+    y = _direct_target(work, out, order)
+    if y is None:
+        y = np.empty_like(work, order=order)
+    if backend == "c":
+        wc, yc, ax = (work, y, axis) if order == "C" else (work.T, y.T, work.ndim - 1 - axis)
+        outer = int(np.prod(wc.shape[:ax], dtype=np.int64))
+        inner = int(np.prod(wc.shape[ax + 1:], dtype=np.int64))
+        _ext.softmax(_ROWWISE_OP[entry.name], wc, yc, outer, wc.shape[ax], inner,
+                     nthreads=_threads.get_num_threads(), min_chunk=entry.min_chunk)
+    else:
+        y[...] = entry.reference(work.astype(np.float64), axis=axis)
+    return _finish(y, res_dt, out, False)
+
+
+_RUNNERS = {"unary": _elementwise, "prelu": _prelu, "maxout": _maxout, "rowwise": _rowwise}
 
 
 def call(entry: Activation, x: Any, values: Tuple[Any, ...], out: Any, backend: Optional[str]):
@@ -282,9 +314,20 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
     if entry.kind == "prelu":  # weight is required
         sig = "weight, axis=axis_default"
     names = ", ".join(p.name for p in entry.params)
-    src = (f"def {entry.name}(x{', ' + sig if sig else ''}, *, out=None, backend={backend!r}):\n"
-           f"    return _call(_entry, x, ({names}{',' if names else ''}), out, backend)\n")
+    body = f"    return _call(_entry, x, ({names}{',' if names else ''}), out, backend)\n"
     ns: Dict[str, Any] = {"_call": call, "_entry": entry}
+    if entry.kind == "unary" and backend is None and _ext is not None:
+        # Fast path (see _ext.fast_unary): default parameters, checked by
+        # identity, have their kernel and fa_params precomputed here.
+        kname, kparams = entry.kernel_call({p.name: p.default for p in entry.params})
+        ns.update(_fast=_ext.fast_unary, _backend_get=_backend.get, _kid=_KERNEL_ID[kname],
+                  _kp=tuple(kparams) + (0.0,) * (4 - len(kparams)), _mc=entry.min_chunk)
+        defaults = "".join(f" and {p.name} is {p.name}_default" for p in entry.params)
+        body = (f"    if backend is None{defaults} and _backend_get() == 'c':\n"
+                f"        r = _fast(_kid, x, out, *_kp, _mc)\n"
+                f"        if r is not NotImplemented:\n"
+                f"            return r\n") + body
+    src = f"def {entry.name}(x{', ' + sig if sig else ''}, *, out=None, backend={backend!r}):\n" + body
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{entry.name}>", "exec"), ns)
     fn = ns[entry.name]
@@ -296,3 +339,413 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
 
 def build_functions(module: str, backend: Optional[str] = None) -> Dict[str, Any]:
     return {name: make_function(e, module, backend) for name, e in _registry.REGISTRY.items()}
+
+
+# ------------------------------------------------------------------ gradients
+# Issue 4.  Generated from the registry like the forward functions:
+#   <name>_backward(grad_output, x, <params>, *, y=None, out=None, backend=None)
+#       = grad_output * f'(x)            (one fused kernel call)
+#   <name>_grad(x, <params>, *, out=None, backend=None) = f'(x)
+#   derivative(name, x, *, out=None, backend=None, **params) = f'(x)
+# grad_output and x must have the same shape (no broadcasting); the result
+# dtype follows the forward rule applied to both (float32/float64 native,
+# float16 via float32, integers/bools -> float64, mixed -> promoted).
+# `y` (the forward output) selects the cheaper output-based kernel for the
+# activations in FA_FROM_Y_LIST (their _refmath.dy_<kernel> exists); x may
+# then be None.  Other kinds: prelu_backward returns (grad_x, grad_weight)
+# (grad_x by the leaky_relu gradient kernels with per-channel slopes,
+# grad_weight summed by NumPy in float64); maxout_backward routes
+# grad_output to the first maximum of each group (NumPy, either backend).
+# Kinds without a gradient yet (e.g. "rowwise") get no functions.
+
+from . import _refmath  # noqa: E402  (gradients only)
+
+try:
+    _FROMY_ID = {name: i for i, name in enumerate(_ext.fromy_kernel_names())} if _ext else {}
+except AttributeError:  # pragma: no cover - an extension built before issue 4
+    _FROMY_ID = {}
+
+GRAD_KINDS = ("unary", "prelu", "maxout")
+# Parameters whose gradient <name>_backward can also return (`<param>_grad=True`).
+PARAM_GRADS = {"swish": ("beta",)}
+
+
+def _has_from_y(kname: str) -> bool:
+    return hasattr(_refmath, "dy_" + kname)
+
+
+def _grad_params(entry: Activation, values: Tuple[Any, ...], fname: str) -> Dict[str, Any]:
+    p = {}
+    for spec, v in zip(entry.params, values):
+        p[spec.name] = v if spec.kind in ("array", "axis") else spec.convert(fname, v)
+    if entry.check is not None:
+        msg = entry.check(p)
+        if msg:
+            raise ValueError(f"{fname}(): {msg}")
+    return p
+
+
+def _pair(fname: str, g: Any, x: Any, xname: str):
+    """Arrays for grad_output and x (or y), their common compute and result
+    dtypes; shapes must be equal."""
+    ga, _, gres = as_input(g, f"{fname}(): grad_output")
+    xa, _, xres = as_input(x, f"{fname}(): {xname}")
+    if ga.shape != xa.shape:
+        raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but {xname} has shape "
+                         f"{xa.shape}; they must be equal (no broadcasting)")
+    res = np.promote_types(gres, xres)
+    work, res = _work_dtype(res, f"{fname}(): grad_output")
+    return ga, xa, work, res
+
+
+def _lay_out(work_dt: np.dtype, *arrays: np.ndarray) -> Tuple[Tuple[np.ndarray, ...], str]:
+    """Cast to work_dt and bring all arrays into one contiguous order
+    (theirs if they already share one, else C)."""
+    arrs = [a if a.dtype == work_dt else a.astype(work_dt) for a in arrays]
+    orders = {_contig_order(a) for a in arrs}
+    if len(orders) == 1 and None not in orders:
+        return tuple(arrs), orders.pop()
+    return tuple(np.ascontiguousarray(a) for a in arrs), "C"
+
+
+def _direct_target2(arrs: Tuple[np.ndarray, ...], out: Optional[np.ndarray], order: str):
+    """`out` if every kernel input is identical to it or disjoint from it."""
+    if out is None or out.dtype != arrs[0].dtype or _contig_order(out) != order:
+        return None
+    for a in arrs:
+        if not (_same_memory(a, out) or not np.may_share_memory(a, out)):
+            return None
+    return out
+
+
+def _threads_now() -> int:
+    return _threads.get_num_threads()
+
+
+def _unary_backward(entry: Activation, fname: str, g: Any, x: Any, yf: Any,
+                    params: Dict[str, Any], out: Any, backend: str):
+    kname, kparams = entry.kernel_call(params)
+    from_y = yf is not None and _has_from_y(kname)
+    if from_y and kname == "elu" and params["alpha"] < 0:
+        # x <= 0 <=> y <= 0 only holds for alpha >= 0 (PyTorch has the same rule).
+        if x is None:
+            raise ValueError(f"{fname}(): the output-based gradient (y=) needs alpha >= 0, "
+                             f"got alpha={params['alpha']}; pass x")
+        from_y = False
+    if x is None and not from_y:
+        if yf is None:
+            raise TypeError(f"{fname}(): x is required (or y, the forward output, for "
+                            f"{sorted(k for k in _FROMY_ID) or 'the output-based kernels'})")
+        raise TypeError(f"{fname}(): x is required: {entry.name} has no output-based gradient "
+                        f"(y= works for {sorted(_FROMY_ID)})")
+    if from_y:
+        ga, xa, work_dt, res_dt = _pair(fname, g, yf, "y")
+    else:
+        ga, xa, work_dt, res_dt = _pair(fname, g, x, "x")
+        if yf is not None:  # accepted and ignored, but it must fit
+            _pair(fname, g, yf, "y")
+    if out is not None:
+        out = check_out(out, xa.shape, res_dt, f"{fname}(): out")
+    (gw, xw), order = _lay_out(work_dt, ga, xa)
+    res = _direct_target2((gw, xw), out, order)
+    if res is None:
+        res = np.empty_like(xw, order=order)
+    if backend == "c":
+        if from_y:
+            _ext.binary(_FROMY_ID[kname], 1, gw, xw, res, *kparams,
+                        nthreads=_threads_now(), min_chunk=entry.min_chunk)
+        else:
+            _ext.binary(_KERNEL_ID[kname], 0, gw, xw, res, *kparams,
+                        nthreads=_threads_now(), min_chunk=entry.min_chunk)
+    else:
+        with np.errstate(all="ignore"):
+            if from_y:
+                d = getattr(_refmath, "dy_" + kname)(xw.astype(np.float64), *kparams)
+            else:
+                d = getattr(_refmath, "d_" + entry.name)(xw.astype(np.float64),
+                                                          **_ref_params(entry, params))
+            res[...] = gw.astype(np.float64) * d
+    return _finish(res, res_dt, out, xa.ndim == 0)
+
+
+def _unary_grad(entry: Activation, fname: str, x: Any, params: Dict[str, Any], out: Any, backend: str):
+    arr, work_dt, res_dt = as_input(x, f"{fname}(): x")
+    if out is not None:
+        out = check_out(out, arr.shape, res_dt, f"{fname}(): out")
+    (work,), order = _lay_out(work_dt, arr)
+    y = _direct_target(work, out, order)
+    if y is None:
+        y = np.empty_like(work, order=order)
+    if backend == "c":
+        kname, kparams = entry.kernel_call(params)
+        _ext.derivative(_KERNEL_ID[kname], work, y, *kparams, nthreads=_threads_now(),
+                        min_chunk=entry.min_chunk)
+    else:
+        with np.errstate(all="ignore"):
+            y[...] = getattr(_refmath, "d_" + entry.name)(work.astype(np.float64),
+                                                           **_ref_params(entry, params))
+    return _finish(y, res_dt, out, arr.ndim == 0)
+
+
+def _prelu_weight(fname: str, weight: Any) -> Tuple[np.ndarray, Tuple[int, ...]]:
+    try:
+        w = np.asarray(weight)
+    except (ValueError, TypeError) as exc:
+        raise TypeError(f"{fname}(): weight could not be converted to an array: {exc}") from None
+    if w.dtype.kind not in "biuf":
+        raise TypeError(f"{fname}(): weight must be a real number or a 1-D array of real numbers; "
+                        f"got dtype {w.dtype}")
+    if w.ndim > 1:
+        raise ValueError(f"{fname}(): weight must be a scalar or 1-D, got shape {w.shape}")
+    shape = w.shape
+    w = w.astype(np.float64).ravel()
+    if w.size == 0:
+        raise ValueError(f"{fname}(): weight must not be empty")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{fname}(): weight must be finite")
+    return w, shape
+
+
+def _prelu_slopes(fname: str, w: np.ndarray, ndim: int, shape: Tuple[int, ...], axis: Any):
+    """(slopes broadcastable against x, channel axis or None)."""
+    if w.size == 1:
+        _registry.Param("axis", 1, kind="axis").convert(fname, axis)
+        return w[0], None
+    if ndim == 0:
+        raise ValueError(f"{fname}(): a weight of length {w.size} needs an input with a channel axis; x is 0-d")
+    ax = _axis(fname, axis, ndim)
+    if shape[ax] != w.size:
+        raise ValueError(f"{fname}(): weight has {w.size} entries but x has {shape[ax]} channels along axis {ax}")
+    bshape = [1] * ndim
+    bshape[ax] = w.size
+    return w.reshape(bshape), ax
+
+
+def _prelu_kernel_grad(entry, g, work, w, ax, slopes, backend):
+    """grad_x (g given) or f'(x) (g None) for C-contiguous work arrays, in
+    work's dtype: the leaky_relu gradient kernels with one slope per channel
+    (backend "c"), or the float64 reference rounded once."""
+    y = np.empty_like(work, order="C")
+    if backend == "c":
+        kid = _KERNEL_ID["leaky_relu"]
+        if ax is None:
+            if g is None:
+                _ext.derivative(kid, work, y, float(slopes), nthreads=_threads_now(),
+                                min_chunk=entry.min_chunk)
+            else:
+                _ext.binary(kid, 0, g, work, y, float(slopes), nthreads=_threads_now(),
+                            min_chunk=entry.min_chunk)
+        else:
+            outer = int(np.prod(work.shape[:ax], dtype=np.int64))
+            inner = int(np.prod(work.shape[ax + 1:], dtype=np.int64))
+            _ext.per_channel_grad(kid, g, work, y, w, outer, w.size, inner,
+                                  nthreads=_threads_now(), min_chunk=entry.min_chunk)
+    else:
+        with np.errstate(all="ignore"):
+            d = _refmath.d_prelu(work.astype(np.float64), slopes)
+            y[...] = d if g is None else g.astype(np.float64) * d
+    return y
+
+
+def _prelu_backward(entry, fname, g, x, weight, axis, out, backend):
+    ga, xa, work_dt, res_dt = _pair(fname, g, x, "x")
+    w, wshape = _prelu_weight(fname, weight)
+    slopes, ax = _prelu_slopes(fname, w, xa.ndim, xa.shape, axis)
+    if out is not None:
+        out = check_out(out, xa.shape, res_dt, f"{fname}(): out")
+    gw_, xw_ = (np.ascontiguousarray(a.astype(work_dt, copy=False)) for a in (ga, xa))
+    gx = _prelu_kernel_grad(entry, gw_, xw_, w, ax, slopes, backend)
+    # grad_weight is summed in float64 by NumPy (pairwise, single-threaded):
+    # deterministic for any fastact thread count.
+    g64 = gw_.astype(np.float64)
+    x64 = xw_.astype(np.float64)
+    with np.errstate(all="ignore"):
+        contrib = np.where(x64 > 0, 0.0, g64 * x64)
+    if ax is None:
+        gw = np.sum(contrib, dtype=np.float64)
+        gw = np.float64(gw) if wshape == () else np.full(wshape, gw)
+    else:
+        others = tuple(i for i in range(xa.ndim) if i != ax)
+        gw = np.sum(contrib, axis=others, dtype=np.float64)
+    return _finish(gx, res_dt, out, xa.ndim == 0), gw
+
+
+def _prelu_grad(entry, fname, x, weight, axis, out, backend):
+    arr, work_dt, res_dt = as_input(x, f"{fname}(): x")
+    w, _ = _prelu_weight(fname, weight)
+    slopes, ax = _prelu_slopes(fname, w, arr.ndim, arr.shape, axis)
+    if out is not None:
+        out = check_out(out, arr.shape, res_dt, f"{fname}(): out")
+    work = np.ascontiguousarray(arr.astype(work_dt, copy=False))
+    d = _prelu_kernel_grad(entry, None, work, w, ax, slopes, backend)
+    return _finish(d, res_dt, out, arr.ndim == 0)
+
+
+def _maxout_geometry(fname: str, shape: Tuple[int, ...], pool: int, axis: Any):
+    if len(shape) == 0:
+        raise ValueError(f"{fname}(): x must have at least one dimension")
+    ax = _axis(fname, axis, len(shape))
+    n = shape[ax]
+    if n % pool:
+        raise ValueError(f"{fname}(): pool_size {pool} does not divide the length {n} of axis {ax}")
+    return ax, shape[:ax] + (n // pool,) + shape[ax + 1:]
+
+
+def _maxout_backward(entry, fname, g, x, pool, axis, out, backend):
+    ga, _, gres = as_input(g, f"{fname}(): grad_output")
+    xa, xwork, xres = as_input(x, f"{fname}(): x")
+    ax, oshape = _maxout_geometry(fname, xa.shape, pool, axis)
+    if ga.shape != oshape:
+        raise ValueError(f"{fname}(): grad_output has shape {ga.shape} but maxout's output "
+                         f"has shape {oshape}")
+    work_dt, res_dt = _work_dtype(np.promote_types(gres, xres), f"{fname}(): grad_output")
+    if out is not None:
+        out = check_out(out, xa.shape, res_dt, f"{fname}(): out")
+    mask = _refmath.maxout_mask(xa.astype(xwork), pool, ax) > 0
+    grep = np.repeat(ga.astype(work_dt), pool, axis=ax)
+    gx = np.where(mask, grep, np.zeros((), dtype=work_dt))  # not g * 0: g may be inf/NaN
+    return _finish(gx.astype(work_dt), res_dt, out, False)
+
+
+def _maxout_grad(entry, fname, x, pool, axis, out, backend):
+    arr, work_dt, res_dt = as_input(x, f"{fname}(): x")
+    ax, _ = _maxout_geometry(fname, arr.shape, pool, axis)
+    if out is not None:
+        out = check_out(out, arr.shape, res_dt, f"{fname}(): out")
+    mask = _refmath.maxout_mask(arr.astype(work_dt), pool, ax)
+    return _finish(mask.astype(work_dt), res_dt, out, False)
+
+
+def _swish_beta_grad(g: Any, x: Any, beta: float) -> float:
+    """d/dbeta sum(g * swish(x; beta)) = sum(g x^2 s (1 - s)), s = sigmoid(beta x),
+    in float64 (pairwise NumPy sum: deterministic)."""
+    g64 = np.asarray(g).astype(np.float64)
+    x64 = np.asarray(x).astype(np.float64)
+    with np.errstate(all="ignore"):
+        ds = _refmath._dsig(beta * x64)
+        t = np.where(ds == 0, 0.0, g64 * (x64 * x64) * ds)
+    return float(np.sum(t, dtype=np.float64))
+
+
+def _resolve_backend(backend: Optional[str]) -> str:
+    backend = _backend.get() if backend is None else _check_backend(backend)
+    if backend == "c" and _ext is None:  # pragma: no cover
+        raise ImportError(f"fastact's compiled extension is not available ({_EXT_ERROR}); "
+                          f"use backend='numpy'")
+    return backend
+
+
+def backward_call(entry: Activation, fname: str, g: Any, x: Any, values: Tuple[Any, ...],
+                  y: Any, out: Any, backend: Optional[str], param_grads: Tuple[bool, ...] = ()):
+    backend = _resolve_backend(backend)
+    if entry.kind == "prelu":
+        weight, axis = values
+        return _prelu_backward(entry, fname, g, x, weight, axis, out, backend)
+    if entry.kind == "maxout":
+        pool = entry.params[0].convert(fname, values[0])
+        return _maxout_backward(entry, fname, g, x, pool, values[1], out, backend)
+    params = _grad_params(entry, values, fname)
+    gx = _unary_backward(entry, fname, g, x, y, params, out, backend)
+    if not any(param_grads):
+        return gx
+    extra = []
+    for pname, want in zip(PARAM_GRADS.get(entry.name, ()), param_grads):
+        if want:
+            if x is None:
+                raise TypeError(f"{fname}(): {pname}_grad=True needs x")
+            _pair(fname, g, x, "x")
+            extra.append(_swish_beta_grad(g, x, params[pname]))
+    return (gx, *extra)
+
+
+def grad_call(entry: Activation, fname: str, x: Any, values: Tuple[Any, ...], out: Any,
+              backend: Optional[str]):
+    backend = _resolve_backend(backend)
+    if entry.kind == "prelu":
+        return _prelu_grad(entry, fname, x, values[0], values[1], out, backend)
+    if entry.kind == "maxout":
+        pool = entry.params[0].convert(fname, values[0])
+        return _maxout_grad(entry, fname, x, pool, values[1], out, backend)
+    return _unary_grad(entry, fname, x, _grad_params(entry, values, fname), out, backend)
+
+
+def _grad_doc(entry: Activation, what: str) -> str:
+    head = {"backward": f"Backward pass of {entry.name}: grad_output * f'(x).",
+            "grad": f"The derivative of {entry.name}: f'(x)."}[what]
+    lines = [head, "", f"    f(x) = {entry.formula}", f"    f'(x) = {entry.derivative}", ""]
+    lines += ["Conventions: NaN -> NaN; at the kinks PyTorch's values (see fastact docs)."]
+    if what == "backward":
+        lines += ["grad_output and x must have the same shape; the result has x's shape",
+                  "(maxout: grad_output has the output's shape)."]
+        if entry.kind == "unary":
+            lines += ["y: the forward output; selects the output-based kernel where one exists",
+                      "(then x may be None)."]
+        if entry.kind == "prelu":
+            lines += ["Returns (grad_x, grad_weight), grad_weight summed per channel in float64."]
+        for pn in PARAM_GRADS.get(entry.name, ()):
+            lines += [f"{pn}_grad=True: also return d(sum(grad_output * f))/d{pn} as a float."]
+    return "\n".join(lines)
+
+
+def _grad_signature(entry: Activation) -> str:
+    if entry.kind == "prelu":
+        return "weight, axis=axis_default"
+    return ", ".join(f"{p.name}={p.name}_default" for p in entry.params)
+
+
+def make_gradient_functions(entry: Activation, module: str, backend: Optional[str] = None,
+                            alias: Optional[str] = None) -> Dict[str, Any]:
+    """{<name>_backward, <name>_grad} for `entry` (named after `alias` if given)."""
+    if entry.kind not in GRAD_KINDS:
+        return {}
+    base = alias or entry.name
+    sig = _grad_signature(entry)
+    sig = f", {sig}" if sig else ""
+    names = ", ".join(p.name for p in entry.params)
+    vals = f"({names}{',' if names else ''})"
+    pg = PARAM_GRADS.get(entry.name, ())
+    kw = "".join(f", {p}_grad=False" for p in pg)
+    pgt = f"({', '.join(p + '_grad' for p in pg)}{',' if pg else ''})"
+    ykw = ", y=None" if entry.kind == "unary" else ""
+    yarg = "y" if entry.kind == "unary" else "None"
+    src = (f"def {base}_backward(grad_output, x{sig}, *{ykw}{kw}, out=None, backend={backend!r}):\n"
+           f"    return _bcall(_entry, {base + '_backward'!r}, grad_output, x, {vals}, {yarg}, out,"
+           f" backend, {pgt})\n"
+           f"def {base}_grad(x{sig}, *, out=None, backend={backend!r}):\n"
+           f"    return _gcall(_entry, {base + '_grad'!r}, x, {vals}, out, backend)\n")
+    ns: Dict[str, Any] = {"_bcall": backward_call, "_gcall": grad_call, "_entry": entry}
+    ns.update({f"{p.name}_default": p.default for p in entry.params})
+    exec(compile(src, f"<fastact.{base}_backward>", "exec"), ns)
+    fns = {}
+    for what in ("backward", "grad"):
+        fn = ns[f"{base}_{what}"]
+        fn.__doc__ = _grad_doc(entry, what)
+        fn.__module__ = module
+        fn.__qualname__ = f"{base}_{what}"
+        fns[fn.__name__] = fn
+    return fns
+
+
+def build_gradient_functions(module: str, backend: Optional[str] = None) -> Dict[str, Any]:
+    """Every <name>_backward / <name>_grad (aliases included) and `derivative`."""
+    fns: Dict[str, Any] = {}
+    for name, e in _registry.REGISTRY.items():
+        fns.update(make_gradient_functions(e, module, backend))
+    for alias, target in _registry.ALIASES.items():
+        for what in ("backward", "grad"):
+            if f"{target}_{what}" in fns:
+                fns[f"{alias}_{what}"] = fns[f"{target}_{what}"]
+
+    def derivative(name, x, *, out=None, backend=backend, **params):
+        """f'(x) for the activation `name` (parameters as keywords), e.g.
+        ``derivative("gelu", x, approximate="tanh")``; same rules as
+        ``<name>_grad``."""
+        entry = _registry.lookup(name)
+        fn = fns.get(f"{entry.name}_grad")
+        if fn is None:
+            raise ValueError(f"derivative(): {entry.name!r} has no derivative yet")
+        return fn(x, **params, out=out, backend=backend)
+
+    derivative.__module__ = module
+    fns["derivative"] = derivative
+    return fns

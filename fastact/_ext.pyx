@@ -33,16 +33,37 @@ cdef extern from "fa_kernels.h" nogil:
                                    fa_index groups, fa_index pool, fa_index inner) noexcept nogil
     ctypedef void (*fa_maxout_f64)(const double *x, double *y, fa_index row0, fa_index row1,
                                    fa_index groups, fa_index pool, fa_index inner) noexcept nogil
+    ctypedef void (*fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_index u1,
+                                    fa_index n, fa_index inner, int op) noexcept nogil
+    ctypedef void (*fa_softmax_f64)(const double *x, double *y, fa_index u0, fa_index u1,
+                                    fa_index n, fa_index inner, int op) noexcept nogil
+    enum: FA_SOFTMAX_LANES
+    ctypedef void (*fa_binary_f32)(const float *g, const float *x, float *y, fa_index n,
+                                   const fa_params *p) noexcept nogil
+    ctypedef void (*fa_binary_f64)(const double *g, const double *x, double *y, fa_index n,
+                                   const fa_params *p) noexcept nogil
     ctypedef struct fa_unary_entry:
         const char *name
         fa_unary_f32 f32
         fa_unary_f64 f64
+        fa_unary_f32 deriv_f32
+        fa_unary_f64 deriv_f64
+        fa_binary_f32 backward_f32
+        fa_binary_f64 backward_f64
+    ctypedef struct fa_fromy_entry:
+        const char *name
+        fa_binary_f32 f32
+        fa_binary_f64 f64
     ctypedef struct fa_kernel_table:
         const char *isa
         const fa_unary_entry *unary
         fa_maxout_f32 maxout_f32
         fa_maxout_f64 maxout_f64
+        fa_softmax_f32 softmax_f32
+        fa_softmax_f64 softmax_f64
+        const fa_fromy_entry *fromy
     const int fa_n_unary
+    const int fa_n_fromy
     const fa_kernel_table *fa_select_isa(const char *force)
     int fa_isa_supported(const char *isa)
 
@@ -229,4 +250,272 @@ def maxout(cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t groups,
                     _table.maxout_f32(<const float *>xp, <float *>yp, s, e, groups, pool, inner)
                 else:
                     _table.maxout_f64(<const double *>xp, <double *>yp, s, e, groups, pool, inner)
+    return y
+
+# ---------------------------------------------------------------- fast path
+# The common call -- a C-contiguous float32/float64 array, default
+# parameters, out=None or a matching C-contiguous array -- is checked and run
+# here in one C-level step (design point 5): per-call overhead comparable to
+# a NumPy ufunc.  Anything else returns NotImplemented and takes the general
+# Python path in _api, which has every check and error message.
+
+cdef int _requested_threads = 0   # 0: OpenMP's default (omp_get_max_threads)
+
+def set_requested_threads(int n):
+    global _requested_threads
+    _requested_threads = n if n > 0 else 0
+
+cdef inline int _effective_threads() noexcept nogil:
+    cdef int omp = omp_get_max_threads()
+    if _requested_threads > 0 and _requested_threads < omp:
+        return _requested_threads
+    return omp if omp > 0 else 1
+
+def effective_threads():
+    return _effective_threads()
+
+def fast_unary(int kid, object x, object out, double a, double b, double c, double d,
+               Py_ssize_t min_chunk):
+    if type(x) is not cnp.ndarray:
+        return NotImplemented
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef cnp.ndarray ya
+    cdef int typ = cnp.PyArray_TYPE(xa)
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef Py_ssize_t n, nbytes
+    cdef int i
+    cdef char *xp
+    cdef char *yp
+    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(xa):
+        return NotImplemented
+    if out is None:
+        ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return NotImplemented
+        ya = <cnp.ndarray>out
+        if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya):
+            return NotImplemented
+        for i in range(nd):
+            if cnp.PyArray_DIMS(ya)[i] != cnp.PyArray_DIMS(xa)[i]:
+                return NotImplemented
+        xp = <char *>cnp.PyArray_DATA(xa)
+        yp = <char *>cnp.PyArray_DATA(ya)
+        nbytes = cnp.PyArray_NBYTES(xa)
+        if xp != yp and xp < yp + nbytes and yp < xp + nbytes:
+            return NotImplemented   # partial overlap: the general path uses a temporary
+    cdef fa_params p
+    p.a = a; p.b = b; p.c = c; p.d = d
+    n = cnp.PyArray_SIZE(xa)
+    cdef int nt = _effective_threads()
+    if typ == cnp.NPY_FLOAT32:
+        with nogil:
+            _unary_f32(_table.unary[kid].f32, <const float *>cnp.PyArray_DATA(xa),
+                       <float *>cnp.PyArray_DATA(ya), n, &p, nt, min_chunk)
+    else:
+        with nogil:
+            _unary_f64(_table.unary[kid].f64, <const double *>cnp.PyArray_DATA(xa),
+                       <double *>cnp.PyArray_DATA(ya), n, &p, nt, min_chunk)
+    return ya
+
+def softmax(int op, cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t n,
+            Py_ssize_t inner, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """Softmax family (op: 0 softmax, 1 log_softmax, 2 softmin, 3 log_softmin)
+    over the middle axis of C-contiguous (outer, n, inner) x into y (same
+    dtype float32/float64, C-contiguous, identical to x or disjoint).
+
+    Threads get static ranges of units (rows, or 256-wide inner blocks of
+    one outer index): a reduction never spans threads, so the result does
+    not depend on the thread count.  One C call per range."""
+    cdef Py_ssize_t nb = 1 if inner == 1 else (inner + FA_SOFTMAX_LANES - 1) // FA_SOFTMAX_LANES
+    cdef Py_ssize_t units = outer * nb
+    cdef int typ = cnp.PyArray_TYPE(x)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef int nc = _nchunks(outer * n * inner, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    if units == 0 or n == 0 or inner == 0:
+        return y
+    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    if nc > units:
+        nc = <int>units
+    ch = (units + nc - 1) // nc
+    with nogil:
+        if nc <= 1:
+            if typ == cnp.NPY_FLOAT32:
+                _table.softmax_f32(<const float *>xp, <float *>yp, 0, units, n, inner, op)
+            else:
+                _table.softmax_f64(<const double *>xp, <double *>yp, 0, units, n, inner, op)
+        else:
+            for c in prange(nc, schedule='static', num_threads=nc):
+                s = c * ch
+                e = s + ch
+                if e > units:
+                    e = units
+                if s < e:
+                    if typ == cnp.NPY_FLOAT32:
+                        _table.softmax_f32(<const float *>xp, <float *>yp, s, e, n, inner, op)
+                    else:
+                        _table.softmax_f64(<const double *>xp, <double *>yp, s, e, n, inner, op)
+    return y
+
+# ---------------------------------------------------------------- gradients
+# Issue 4.  Same chunking, threading and GIL rules as `unary` (design
+# points 1-3): contiguous buffers laid out alike by _api, one kernel call
+# per static chunk, chunks at multiples of 64 elements, so results are
+# bitwise identical for any thread count.
+
+def fromy_kernel_names():
+    """Output-based backward kernel names in table order (index = id)."""
+    return [_table.fromy[i].name.decode() for i in range(fa_n_fromy)]
+
+def derivative(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
+               double c=0.0, double d=0.0, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """y = f'(x) for unary kernel kid; same contract as `unary`."""
+    cdef fa_params p
+    p.a = a; p.b = b; p.c = c; p.d = d
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    if kid < 0 or kid >= fa_n_unary:
+        raise ValueError(f"unknown kernel id {kid}")
+    cdef int typ = cnp.PyArray_TYPE(x)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef fa_unary_f32 f32 = _table.unary[kid].deriv_f32
+    cdef fa_unary_f64 f64 = _table.unary[kid].deriv_f64
+    if typ == cnp.NPY_FLOAT32:
+        with nogil:
+            _unary_f32(f32, <const float *>xp, <float *>yp, n, &p, nthreads, min_chunk)
+    elif typ == cnp.NPY_FLOAT64:
+        with nogil:
+            _unary_f64(f64, <const double *>xp, <double *>yp, n, &p, nthreads, min_chunk)
+    else:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    return y
+
+cdef void _binary_f32(fa_binary_f32 f, const float *g, const float *x, float *y, Py_ssize_t n,
+                      const fa_params *p, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
+    cdef int nc = _nchunks(n, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    if nc <= 1:
+        f(g, x, y, n, p)
+        return
+    ch = _chunk(n, nc)
+    for c in prange(nc, schedule='static', num_threads=nc):
+        s = c * ch
+        e = s + ch
+        if e > n:
+            e = n
+        if s < e:
+            f(g + s, x + s, y + s, e - s, p)
+
+cdef void _binary_f64(fa_binary_f64 f, const double *g, const double *x, double *y, Py_ssize_t n,
+                      const fa_params *p, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
+    cdef int nc = _nchunks(n, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    if nc <= 1:
+        f(g, x, y, n, p)
+        return
+    ch = _chunk(n, nc)
+    for c in prange(nc, schedule='static', num_threads=nc):
+        s = c * ch
+        e = s + ch
+        if e > n:
+            e = n
+        if s < e:
+            f(g + s, x + s, y + s, e - s, p)
+
+def binary(int kid, int which, cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, double a=0.0,
+           double b=0.0, double c=0.0, double d=0.0, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """y = g * f'(x): which = 0 -> unary kernel kid's backward from x;
+    which = 1 -> output-based kernel kid (fromy_kernel_names()), x being
+    the forward output.
+
+    Contract (checked by _api): g, x, y have the same dtype (float32 or
+    float64) and number of elements, and are contiguous in the same order;
+    y is writeable and identical to or disjoint from each of g and x."""
+    cdef fa_params p
+    p.a = a; p.b = b; p.c = c; p.d = d
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
+    cdef fa_binary_f32 f32
+    cdef fa_binary_f64 f64
+    if which == 0:
+        if kid < 0 or kid >= fa_n_unary:
+            raise ValueError(f"unknown kernel id {kid}")
+        f32 = _table.unary[kid].backward_f32
+        f64 = _table.unary[kid].backward_f64
+    elif which == 1:
+        if kid < 0 or kid >= fa_n_fromy:
+            raise ValueError(f"unknown output-based kernel id {kid}")
+        f32 = _table.fromy[kid].f32
+        f64 = _table.fromy[kid].f64
+    else:
+        raise ValueError(f"which must be 0 or 1, got {which}")
+    if cnp.PyArray_SIZE(g) != n or cnp.PyArray_SIZE(y) != n:
+        raise ValueError("internal: g, x and y must have the same size")
+    cdef int typ = cnp.PyArray_TYPE(x)
+    if cnp.PyArray_TYPE(g) != typ or cnp.PyArray_TYPE(y) != typ:
+        raise TypeError("internal: g, x and y must have the same dtype")
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    if typ == cnp.NPY_FLOAT32:
+        with nogil:
+            _binary_f32(f32, <const float *>gp, <const float *>xp, <float *>yp, n, &p,
+                        nthreads, min_chunk)
+    elif typ == cnp.NPY_FLOAT64:
+        with nogil:
+            _binary_f64(f64, <const double *>gp, <const double *>xp, <double *>yp, n, &p,
+                        nthreads, min_chunk)
+    else:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    return y
+
+cdef void _channel_grad_row(int kid, bint single, bint has_g, char *g, char *x, char *y,
+                            Py_ssize_t n, double slope) noexcept nogil:
+    cdef fa_params p
+    p.a = slope
+    p.b = 0.0
+    p.c = 0.0
+    p.d = 0.0
+    if has_g:
+        if single:
+            _table.unary[kid].backward_f32(<const float *>g, <const float *>x, <float *>y, n, &p)
+        else:
+            _table.unary[kid].backward_f64(<const double *>g, <const double *>x, <double *>y, n, &p)
+    else:
+        if single:
+            _table.unary[kid].deriv_f32(<const float *>x, <float *>y, n, &p)
+        else:
+            _table.unary[kid].deriv_f64(<const double *>x, <double *>y, n, &p)
+
+def per_channel_grad(int kid, object g, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
+                     Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
+                     int nthreads=1, Py_ssize_t min_chunk=32768):
+    """PReLU gradients on C-contiguous (outer, channels, inner) buffers, with
+    a = w[c] per channel: y = g * f'(x) (g an array laid out like x) or, for
+    g None, y = f'(x), f = kernel[kid] (leaky_relu)."""
+    if kid < 0 or kid >= fa_n_unary:
+        raise ValueError(f"unknown kernel id {kid}")
+    cdef Py_ssize_t rows = outer * channels, r
+    cdef int typ = cnp.PyArray_TYPE(x)
+    cdef bint has_g = g is not None
+    cdef char *gp = <char *>cnp.PyArray_DATA(<cnp.ndarray>g) if has_g else NULL
+    cdef char *xp = <char *>cnp.PyArray_DATA(x)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    cdef int nt = nthreads if rows * inner >= 2 * min_chunk else 1
+    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
+    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    if rows * inner == 0:
+        return y
+    if nt > rows:
+        nt = <int>rows
+    with nogil:
+        for r in prange(rows, schedule='static', num_threads=nt):
+            _channel_grad_row(kid, typ == cnp.NPY_FLOAT32, has_g,
+                              gp + r * inner * isz if has_g else NULL,
+                              xp + r * inner * isz, yp + r * inner * isz, inner, w[r % channels])
     return y

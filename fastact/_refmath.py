@@ -236,3 +236,231 @@ def maxout(x, pool_size, axis=-1):
     axis = axis % x.ndim
     shape = x.shape[:axis] + (x.shape[axis] // pool_size, pool_size) + x.shape[axis + 1:]
     return np.max(x.reshape(shape), axis=axis + 1)
+
+
+# ---------------------------------------------------------------------------
+# Derivatives (issue 4): d_<name>(x, <params>) = f'(x), float64 in and out,
+# with the kernels' conventions (fa_derivatives.h): NaN -> NaN, +-inf -> the
+# limit, PyTorch's values at the kinks.  Formulas are written independently
+# of the C cores; the ill-conditioned exponent arguments (x^2/2, beta x,
+# x/alpha, gelu_tanh's v) are formed in np.longdouble where that is wider.
+
+
+def _nan_keep(x, d):
+    """d, but NaN where x is NaN (the piecewise-constant derivatives)."""
+    return np.where(np.isnan(x), x, d)
+
+
+def _dsig(v):
+    # s (1 - s) = e / (1 + e)^2, e = exp(-|v|): never cancels.
+    e = np.exp(-np.abs(v))
+    return e / ((1.0 + e) * (1.0 + e))
+
+
+def d_sigmoid(x):
+    return _dsig(x)
+
+
+def d_log_sigmoid(x):
+    return _sigmoid(-x)
+
+
+def d_hard_sigmoid(x):
+    return _nan_keep(x, np.where((x > -3.0) & (x < 3.0), 1.0 / 6.0, 0.0))
+
+
+def d_tanh(x):
+    # sech^2 = 4 e / (1 + e)^2, e = exp(-2|x|); 1 - tanh^2 cancels for large |x|.
+    return 4.0 * _dsig(2.0 * x)
+
+
+def d_hardtanh(x, min_val=-1.0, max_val=1.0):
+    return _nan_keep(x, np.where((x > min_val) & (x < max_val), 1.0, 0.0))
+
+
+def d_tanhshrink(x):
+    return np.tanh(x) ** 2
+
+
+def d_softsign(x):
+    q = 1.0 + np.abs(x)
+    with np.errstate(over="ignore"):  # q^2 = inf for |x| > 1e154: the limit 0
+        return 1.0 / (q * q)
+
+
+def d_relu(x):
+    return _nan_keep(x, np.where(x > 0, 1.0, 0.0))
+
+
+def d_relu6(x):
+    return _nan_keep(x, np.where((x > 0) & (x < 6.0), 1.0, 0.0))
+
+
+def d_leaky_relu(x, negative_slope=0.01):
+    return _nan_keep(x, np.where(x > 0, 1.0, negative_slope))
+
+
+def d_prelu(x, weight):
+    """weight already broadcast against x by the caller."""
+    return _nan_keep(x, np.where(x > 0, 1.0, weight))
+
+
+def d_elu(x, alpha=1.0):
+    return np.where(x > 0, 1.0, alpha * np.exp(np.minimum(x, 0.0)))
+
+
+def d_celu(x, alpha=1.0):
+    # exp's condition number is |x/alpha|: form the quotient wide.
+    q = np.asarray(np.exp(_wide(np.minimum(x, 0.0)) / alpha), dtype=np.float64)
+    return np.where(x > 0, 1.0, q)
+
+
+def d_selu(x):
+    return np.where(x > 0, SELU_SCALE, SELU_ALPHA_SCALE * np.exp(np.minimum(x, 0.0)))
+
+
+def _dx_sigmoid(v):
+    """d/dx [x sigmoid(c x)] at v = c x (v wide): s(v) + v s(v) (1 - s(v)),
+    with 0 (not inf * 0) at v = +-inf."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(-np.abs(v))
+        q = 1 + e
+        s = np.where(v < 0, e, 1) / q
+        r = s + _mul_lim(v, e / (q * q))
+        r = np.where(np.isneginf(v), 0.0, r)
+    return np.asarray(r, dtype=np.float64)
+
+
+def d_gelu(x, approximate="none"):
+    if approximate == "tanh":
+        # x sigmoid(u), u = c (x + k1 x^3): s(u) + x u'(x) s(u) (1 - s(u)).
+        xl = _wide(x)
+        wide = xl.dtype.type
+        with np.errstate(over="ignore", invalid="ignore"):
+            pi = wide("3.14159265358979323846264338327950288")
+            c = 2 * np.sqrt(2 / pi)
+            k1 = wide("0.044715")
+            xc = np.clip(xl, -64, 64)
+            u = c * xc * (1 + k1 * xc * xc)
+            e = np.exp(-np.abs(u))
+            q = 1 + e
+            s = np.where(u < 0, e, 1) / q
+            up = c * (1 + 3 * k1 * xc * xc)
+            r = s + xc * up * e / (q * q)
+        return np.asarray(np.where(np.isnan(x), x, r), dtype=np.float64)
+    # Phi(x) + x phi(x); exp(-x^2/2) has condition x^2/2: evaluate it wide.
+    Phi = 0.5 * _erfc(-x / math.sqrt(2.0))
+    xl = _wide(np.clip(x, -60.0, 60.0))
+    with np.errstate(under="ignore"):
+        xphi = np.asarray(xl * np.exp(-xl * xl / 2) / np.sqrt(2 * _wide(np.pi)), dtype=np.float64)
+    return np.where(np.isnan(x), x, Phi + xphi)
+
+
+def d_silu(x):
+    return _dx_sigmoid(_wide(x))
+
+
+def d_swish(x, beta=1.0):
+    return _dx_sigmoid(_wide(x) * beta)
+
+
+def d_hardswish(x):
+    d = (2.0 * x + 3.0) / 6.0
+    return np.where(x < -3.0, 0.0, np.where(x > 3.0, 1.0, d))
+
+
+def d_mish(x):
+    # tanh(sp) + x sigmoid(x) sech^2(sp), evaluated wide (x e^x is rounded
+    # once where e^x is subnormal in double); 1 beyond x = 25 (the rest is
+    # below 1e-20), 0 at -inf.
+    xl = _wide(x)
+    with np.errstate(over="ignore", invalid="ignore"):
+        xc = np.minimum(xl, 25.0)
+        t = np.exp(xc)
+        n = t * (t + 2)
+        tsp = n / (n + 2)
+        sig = t / (1 + t)
+        sech2 = 4 * (n + 1) / ((n + 2) * (n + 2))   # 1 - tsp^2 without cancellation
+        r = tsp + xc * sig * sech2
+        r = np.where(t == 0, 0.0, r)
+        r = np.where(xl >= 25.0, 1.0, r)
+    return np.asarray(r, dtype=np.float64)
+
+
+def d_softplus(x, beta=1.0, threshold=20.0):
+    v = beta * x
+    s = np.asarray(_sigmoid(_wide(x) * beta), dtype=np.float64)
+    return np.where(v > threshold, 1.0, s)
+
+
+def maxout_mask(x, pool_size, axis=-1):
+    """1.0 at the first maximum of each group (NaN counts as the maximum,
+    as in the forward), else 0.0; float64, x's shape."""
+    axis = axis % x.ndim
+    shape = x.shape[:axis] + (x.shape[axis] // pool_size, pool_size) + x.shape[axis + 1:]
+    xr = x.reshape(shape)
+    idx = np.argmax(np.where(np.isnan(xr), np.inf, xr), axis=axis + 1)
+    # a NaN anywhere wins over +inf: take the first NaN if there is one
+    has_nan = np.isnan(xr).any(axis=axis + 1)
+    idx = np.where(has_nan, np.argmax(np.isnan(xr), axis=axis + 1), idx)
+    mask = np.zeros(shape)
+    np.put_along_axis(mask, np.expand_dims(idx, axis + 1), 1.0, axis=axis + 1)
+    return mask.reshape(x.shape)
+
+
+# From the forward output y (FA_FROM_Y_LIST): dy_<name>(y, <params>) = f'(x).
+
+def dy_sigmoid(y):
+    return y * (1.0 - y)
+
+
+def dy_tanh(y):
+    return (1.0 - y) * (1.0 + y)
+
+
+def dy_elu(y, alpha=1.0):
+    return np.where(y > 0, 1.0, y + alpha)
+
+
+def dy_celu(y, alpha=1.0):
+    return np.where(y > 0, 1.0, y / alpha + 1.0)
+
+
+def dy_selu(y):
+    return np.where(y > 0, SELU_SCALE, y + SELU_ALPHA_SCALE)
+
+
+def _softmax_parts(x, axis):
+    """(d, t) in np.longdouble (where wider than double): d = x - max and
+    t = sum(exp(d)) - 1 formed as the sum over the non-maximal entries plus
+    (count of maxima - 1), so log1p(t) keeps full relative accuracy when one
+    entry dominates.  A row whose max is not finite (NaN, +inf, only -inf)
+    gets max = NaN: all-NaN, as PyTorch."""
+    xl = _wide(x)
+    with np.errstate(invalid="ignore", over="ignore"):
+        m = np.max(xl, axis=axis, keepdims=True) if xl.shape[axis] else np.zeros_like(xl)
+        m = np.where(np.isfinite(m), m, np.nan)
+        d = xl - m
+        eq = d == 0
+        e = np.where(eq, 0.0, np.exp(np.where(eq, 0.0, d)))
+        t = np.sum(e, axis=axis, keepdims=True) + (np.sum(eq, axis=axis, keepdims=True) - 1)
+    return d, t
+
+
+def softmax(x, axis=-1):
+    # exp(x - max) / sum: the max-shift makes every term <= 1 (no overflow)
+    # and the sum >= 1; x - max and the exps in long double.
+    d, t = _softmax_parts(x, axis)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(np.exp(d) / (t + 1), dtype=np.float64)
+
+
+def log_softmax(x, axis=-1):
+    # (x - max) - log1p(sum over the others): never log(softmax(x)).
+    d, t = _softmax_parts(x, axis)
+    with np.errstate(invalid="ignore"):
+        return np.asarray(d - np.log1p(t), dtype=np.float64)
+
+
+def softmin(x, axis=-1):
+    return softmax(-x, axis)

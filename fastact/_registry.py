@@ -75,7 +75,7 @@ class Activation:
     formula: str
     derivative: str
     params: Tuple[Param, ...] = ()
-    kind: str = "unary"              # unary | prelu | maxout
+    kind: str = "unary"              # unary | prelu | maxout | rowwise
     family: str = "exp"              # exp | linear | libm  (threading threshold, bench groups)
     kernel: Optional[Callable[[Dict[str, Any]], Tuple[str, Tuple[float, ...]]]] = None
     odd: bool = False                # f(-0) = -0
@@ -182,6 +182,21 @@ _add(
       "1 at the (first) maximum of each group, else 0", kind="maxout", family="linear",
       params=(Param("pool_size", 2, kind="int", check=_pool), Param("axis", -1, kind="axis")),
       examples=({"pool_size": 2}, {"pool_size": 3, "axis": 0})),
+    A("softmax", "Softmax along `axis` (max-shifted: stable for every finite input).",
+      "exp(x - max) / sum(exp(x - max)) along axis", "diag(f) - f f^T (along axis)",
+      kind="rowwise", params=(Param("axis", -1, kind="axis"),),
+      examples=({}, {"axis": 0}),
+      special="a row holding NaN, +inf, or only -inf gives NaN for the whole row (as PyTorch)"),
+    A("log_softmax", "Log of the softmax along `axis`, never formed as log(softmax).",
+      "x - max - log(sum(exp(x - max))) along axis", "I - softmax (along axis)",
+      kind="rowwise", params=(Param("axis", -1, kind="axis"),),
+      examples=({}, {"axis": 0}),
+      special="-inf entries give -inf; a row holding NaN, +inf, or only -inf gives NaN"),
+    A("softmin", "Softmin along `axis`: the softmax of -x.",
+      "exp(min - x) / sum(exp(min - x)) along axis", "-(diag(f) - f f^T) (along axis)",
+      kind="rowwise", params=(Param("axis", -1, kind="axis"),),
+      examples=({}, {"axis": 0}),
+      special="a row holding NaN, -inf, or only +inf gives NaN for the whole row"),
 )
 
 ALIASES: Dict[str, str] = {a: e.name for e in REGISTRY.values() for a in e.aliases}

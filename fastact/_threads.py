@@ -25,8 +25,7 @@ def _ext():
 
 def get_num_threads() -> int:
     """Number of threads fastact kernels use for large arrays."""
-    omp = _ext().omp_max_threads()
-    return max(1, omp if _requested is None else min(_requested, omp))
+    return _ext().effective_threads()
 
 
 def set_num_threads(n: Optional[int]) -> None:
@@ -39,6 +38,7 @@ def set_num_threads(n: Optional[int]) -> None:
             raise ValueError(f"set_num_threads(): n must be >= 1, got {n}")
     with _lock:
         _requested = n
+        _ext().set_requested_threads(n or 0)
         if n is not None:
             _ext().omp_set_threads(n)
 
@@ -55,4 +55,5 @@ def threads(n: int) -> Iterator[None]:
     finally:
         with _lock:
             _requested = old
+            _ext().set_requested_threads(old or 0)
             _ext().omp_set_threads(old_omp)

@@ -12,5 +12,8 @@ from . import _api, _registry
 globals().update(_api.build_functions(__name__, backend="numpy"))
 for _alias, _target in _registry.ALIASES.items():
     globals()[_alias] = globals()[_target]
+_GRADIENT_NAMES = _api.build_gradient_functions(__name__, backend="numpy")  # issue 4
+globals().update(_GRADIENT_NAMES)
 
 __all__ = sorted(list(_registry.REGISTRY) + list(_registry.ALIASES))
+__all__ += sorted(_GRADIENT_NAMES)

@@ -6,9 +6,11 @@
 #include <string.h>
 #include "fa_kernels.h"
 #include "fa_activations.h"
+#include "fa_derivatives.h"
 
 #define FA_COUNT(name) +1
 const int fa_n_unary = 0 FA_UNARY_LIST(FA_COUNT);
+const int fa_n_fromy = 0 FA_FROM_Y_LIST(FA_COUNT);
 
 extern const fa_kernel_table fa_table_baseline;
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))

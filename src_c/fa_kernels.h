@@ -26,20 +26,51 @@ typedef void (*fa_maxout_f32)(const float *x, float *y, fa_index row0, fa_index 
 typedef void (*fa_maxout_f64)(const double *x, double *y, fa_index row0, fa_index row1,
                               fa_index groups, fa_index pool, fa_index inner);
 
+/* softmax family over the middle axis of C-contiguous (outer, n, inner):
+ * units [u0, u1) where a unit is a row (inner == 1) or a block of up to 256
+ * inner positions of one outer index (inner > 1: u = o * nblocks + b).
+ * op: 0 softmax, 1 log_softmax, 2 softmin, 3 log_softmin.  x and y are
+ * identical or disjoint. */
+typedef void (*fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_index u1,
+                               fa_index n, fa_index inner, int op);
+typedef void (*fa_softmax_f64)(const double *x, double *y, fa_index u0, fa_index u1,
+                               fa_index n, fa_index inner, int op);
+#define FA_SOFTMAX_LANES 64
+
+/* gradients (issue 4): y[i] = g[i] * f'(x[i]) (or f' from the forward
+ * output, for FA_FROM_Y_LIST); g, x, y identical or disjoint. */
+typedef void (*fa_binary_f32)(const float *g, const float *x, float *y, fa_index n, const fa_params *p);
+typedef void (*fa_binary_f64)(const double *g, const double *x, double *y, fa_index n, const fa_params *p);
+
 typedef struct {
     const char *name;
     fa_unary_f32 f32;
     fa_unary_f64 f64;
+    fa_unary_f32 deriv_f32;       /* y = f'(x) */
+    fa_unary_f64 deriv_f64;
+    fa_binary_f32 backward_f32;   /* y = g * f'(x) */
+    fa_binary_f64 backward_f64;
 } fa_unary_entry;
+
+/* y = g * f'(x) computed from the forward output (FA_FROM_Y_LIST order). */
+typedef struct {
+    const char *name;
+    fa_binary_f32 f32;
+    fa_binary_f64 f64;
+} fa_fromy_entry;
 
 typedef struct {
     const char *isa;              /* "baseline", "avx2", "avx512" */
     const fa_unary_entry *unary;  /* fa_n_unary entries, in FA_UNARY_LIST order */
     fa_maxout_f32 maxout_f32;
     fa_maxout_f64 maxout_f64;
+    fa_softmax_f32 softmax_f32;
+    fa_softmax_f64 softmax_f64;
+    const fa_fromy_entry *fromy;  /* fa_n_fromy entries, in FA_FROM_Y_LIST order */
 } fa_kernel_table;
 
 extern const int fa_n_unary;
+extern const int fa_n_fromy;
 
 /* Select the kernel table: `force` is NULL/"" for the best available, or
  * "baseline"/"avx2"/"avx512".  Returns NULL if the forced ISA is not

@@ -5,6 +5,7 @@
  */
 #include "fa_kernels.h"
 #include "fa_activations.h"
+#include "fa_derivatives.h"
 
 #define FA_STR_(a) #a
 #define FA_STR(a) FA_STR_(a)
@@ -65,10 +66,87 @@ FA_UNARY_LIST(FA_GEN_UNARY)
 FA_GEN_MAXOUT(float, f32)
 FA_GEN_MAXOUT(double, f64)
 
-#define FA_ENTRY(name) {#name, FA_SYM(fa_##name##_f32), FA_SYM(fa_##name##_f64)},
+#include "fa_softmax_impl.h"
+
+/* ---------------------------------------------------------------------
+ * Gradients (issue 4), generated from fa_derivatives.h like the forward
+ * kernels: per activation and dtype a derivative kernel y = f'(x) and a
+ * fused backward kernel y = g * f'(x) (float32: g * f' formed in double,
+ * rounded once); per FA_FROM_Y_LIST entry a backward kernel from the
+ * forward output, y = g * f'(f^-1(yf)).  Every element is independent, so
+ * `restrict` is safe for the identical-or-disjoint buffers _api hands in.
+ * -------------------------------------------------------------------- */
+#define FA_GEN_GRAD(name)                                                     \
+    static void FA_SYM(fa_d_##name##_f32)(const float *FA_RESTRICT x,        \
+                                          float *FA_RESTRICT y, fa_index n,   \
+                                          const fa_params *p)                 \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = (float)fa_dcore_##name((double)x[i], &P, 1);               \
+    }                                                                         \
+    static void FA_SYM(fa_d_##name##_f64)(const double *FA_RESTRICT x,       \
+                                          double *FA_RESTRICT y, fa_index n,  \
+                                          const fa_params *p)                 \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = fa_dcore_##name(x[i], &P, 0);                              \
+    }                                                                         \
+    static void FA_SYM(fa_b_##name##_f32)(const float *FA_RESTRICT g,        \
+                                          const float *FA_RESTRICT x,         \
+                                          float *FA_RESTRICT y, fa_index n,   \
+                                          const fa_params *p)                 \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = (float)((double)g[i] * fa_dcore_##name((double)x[i], &P, 1)); \
+    }                                                                         \
+    static void FA_SYM(fa_b_##name##_f64)(const double *FA_RESTRICT g,       \
+                                          const double *FA_RESTRICT x,        \
+                                          double *FA_RESTRICT y, fa_index n,  \
+                                          const fa_params *p)                 \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = g[i] * fa_dcore_##name(x[i], &P, 0);                       \
+    }
+
+FA_UNARY_LIST(FA_GEN_GRAD)
+
+#define FA_GEN_FROMY(name)                                                    \
+    static void FA_SYM(fa_by_##name##_f32)(const float *FA_RESTRICT g,       \
+                                           const float *FA_RESTRICT yf,       \
+                                           float *FA_RESTRICT y, fa_index n,  \
+                                           const fa_params *p)                \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = (float)((double)g[i] * fa_ycore_##name((double)yf[i], &P, 1)); \
+    }                                                                         \
+    static void FA_SYM(fa_by_##name##_f64)(const double *FA_RESTRICT g,      \
+                                           const double *FA_RESTRICT yf,      \
+                                           double *FA_RESTRICT y, fa_index n, \
+                                           const fa_params *p)                \
+    {                                                                         \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = g[i] * fa_ycore_##name(yf[i], &P, 0);                      \
+    }
+
+FA_FROM_Y_LIST(FA_GEN_FROMY)
+
+#define FA_FROMY_ENTRY(name) {#name, FA_SYM(fa_by_##name##_f32), FA_SYM(fa_by_##name##_f64)},
+static const fa_fromy_entry FA_SYM(fa_fromy_entries)[] = {FA_FROM_Y_LIST(FA_FROMY_ENTRY)};
+
+#define FA_ENTRY(name) {#name, FA_SYM(fa_##name##_f32), FA_SYM(fa_##name##_f64),        \
+                        FA_SYM(fa_d_##name##_f32), FA_SYM(fa_d_##name##_f64),          \
+                        FA_SYM(fa_b_##name##_f32), FA_SYM(fa_b_##name##_f64)},
 static const fa_unary_entry FA_SYM(fa_unary_entries)[] = {FA_UNARY_LIST(FA_ENTRY)};
 
 const fa_kernel_table FA_SYM(fa_table) = {
     FA_STR(FA_ISA), FA_SYM(fa_unary_entries),
     FA_SYM(fa_maxout_f32), FA_SYM(fa_maxout_f64),
+    FA_SYM(fa_softmax_f32), FA_SYM(fa_softmax_f64),
+    FA_SYM(fa_fromy_entries),
 };

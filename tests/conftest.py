@@ -88,6 +88,8 @@ def applicable(entry, example, x):
             return False
         axis = kw.get("axis", -1)
         return x.shape[axis] % kw["pool_size"] == 0
+    if entry.kind == "rowwise":  # a reduction: needs the axis to exist
+        return -x.ndim <= kw.get("axis", -1) < x.ndim
     if entry.kind == "prelu" and kw.get("weight") == "per-channel":
         return x.ndim >= 2
     return True
