@@ -36,12 +36,31 @@ def _flag(name):
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _libomp_prefixes():
+    found = [os.environ.get("LIBOMP_PREFIX", "")]
+    try:
+        found.append(subprocess.run(["brew", "--prefix", "libomp"], capture_output=True,
+                                    text=True, timeout=60).stdout.strip())
+    except (OSError, subprocess.SubprocessError):
+        pass
+    found += ["/opt/homebrew/opt/libomp", "/usr/local/opt/libomp"]
+    out = []
+    for p in found:
+        if p and os.path.isdir(os.path.join(p, "include")) and p not in out:
+            out.append(p)
+    return out
+
+
 def openmp_flags(compiler):
     """Return (compile_args, link_args) for OpenMP, or None if it fails."""
     if sys.platform == "win32":
         return (["/openmp"], [])
     if sys.platform == "darwin":
-        candidates = [(["-Xpreprocessor", "-fopenmp"], ["-lomp"])]
+        # Apple clang has no OpenMP runtime: use libomp (`brew install libomp`,
+        # keg-only, so its prefix is added; LIBOMP_PREFIX overrides).
+        candidates = [(["-Xpreprocessor", "-fopenmp", f"-I{p}/include"], [f"-L{p}/lib", "-lomp"])
+                      for p in _libomp_prefixes()]
+        candidates.append((["-Xpreprocessor", "-fopenmp"], ["-lomp"]))
     else:
         candidates = [(["-fopenmp"], ["-fopenmp"])]
     for cflags, lflags in candidates:

@@ -12,6 +12,7 @@ raises leaves ``out`` untouched.
 from __future__ import annotations
 
 import contextlib
+import math
 import contextvars
 from typing import Any, Dict, Iterator, Optional, Tuple
 
@@ -285,6 +286,10 @@ def call(entry: Activation, x: Any, values: Tuple[Any, ...], out: Any, backend: 
         raise ImportError(f"fastact's compiled extension is not available ({_EXT_ERROR}); "
                           f"use backend='numpy'")
     params = _params(entry, values)
+    if type(x) is not np.ndarray and type(x).__module__.startswith("dask"):  # issue 8
+        from . import _dask
+        if _dask.is_dask_array(x):
+            return _dask.call(entry, x, params, values, out, backend)
     return _RUNNERS[entry.kind](entry, x, params, out, backend)
 
 
@@ -307,6 +312,48 @@ def _docstring(entry: Activation) -> str:
     return "\n".join(lines)
 
 
+_CACHE_TYPES = {"float": (float, int), "choice": (str,)}
+
+
+def _zero_signs(vals: Tuple[Any, ...]) -> Optional[Tuple[float, ...]]:
+    """Signs of the numbers in vals if any is zero, else None: -0.0 == 0 ==
+    0.0, but e.g. hardtanh(min_val=-0.0) gives other zeros than min_val=0."""
+    if not any(type(v) is not str and v == 0 for v in vals):
+        return None
+    return tuple(1.0 if type(v) is str else math.copysign(1.0, float(v)) for v in vals)
+
+
+def _param_cache(entry: Activation):
+    """(cell, remember) for the fast path's one-entry parameter cache.
+
+    cell[0] = (values, kernel id, fa_params tuple, zero signs) for the last
+    parameter tuple that passed validation.  A call whose parameters equal it
+    by value, with types validation treats alike (float or int for floats,
+    str for choices; bool, NaN and other types never match) and the same
+    signed zeros, would validate to the same kernel arguments, so it skips
+    straight to the C fast path.  remember(values) validates new values
+    exactly as _call does and, if they pass, replaces the entry (one
+    assignment: a racing thread sees the old or the new entry, both valid);
+    invalid values return None and take _call, which raises."""
+    cell = [((object(),), 0, (0.0,) * 4, None)]
+    kinds = [_CACHE_TYPES[p.kind] for p in entry.params]
+
+    def remember(vals):
+        if not all(type(v) in k for v, k in zip(vals, kinds)):
+            return None
+        try:
+            params = _params(entry, vals)
+        except (TypeError, ValueError):
+            return None
+        kname, kparams = entry.kernel_call(params)
+        e = (vals, _KERNEL_ID[kname], tuple(kparams) + (0.0,) * (4 - len(kparams)),
+             _zero_signs(vals))
+        cell[0] = e
+        return e
+
+    return cell, remember
+
+
 def make_function(entry: Activation, module: str, backend: Optional[str] = None):
     """Build the public function for `entry` with a real signature."""
     sig = ", ".join(f"{p.name}={p.name}_default" if p.kind != "array" else p.name
@@ -318,15 +365,37 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
     ns: Dict[str, Any] = {"_call": call, "_entry": entry}
     if entry.kind == "unary" and backend is None and _ext is not None:
         # Fast path (see _ext.fast_unary): default parameters, checked by
-        # identity, have their kernel and fa_params precomputed here.
+        # identity, have their kernel and fa_params precomputed here;
+        # other values go through a one-entry cache of the last validated
+        # parameter tuple (_param_cache), so repeated calls with the same
+        # non-default parameters are fast too.
         kname, kparams = entry.kernel_call({p.name: p.default for p in entry.params})
         ns.update(_fast=_ext.fast_unary, _backend_get=_backend.get, _kid=_KERNEL_ID[kname],
                   _kp=tuple(kparams) + (0.0,) * (4 - len(kparams)), _mc=entry.min_chunk)
         defaults = "".join(f" and {p.name} is {p.name}_default" for p in entry.params)
-        body = (f"    if backend is None{defaults} and _backend_get() == 'c':\n"
-                f"        r = _fast(_kid, x, out, *_kp, _mc)\n"
-                f"        if r is not NotImplemented:\n"
-                f"            return r\n") + body
+        fast = ("        r = _fast(_kid, x, out, *_kp, _mc)\n"
+                "        if r is not NotImplemented:\n"
+                "            return r\n")
+        if entry.params and all(p.kind in _CACHE_TYPES for p in entry.params):
+            cell, remember = _param_cache(entry)
+            ns.update(_cell=cell, _remember=remember, _zero_signs=_zero_signs,
+                      **{f"_t{i}": _CACHE_TYPES[p.kind] for i, p in enumerate(entry.params)})
+            vals = f"({names},)"
+            types = " and ".join(f"type({p.name}) in _t{i}" for i, p in enumerate(entry.params))
+            body = (f"    if backend is None and _backend_get() == 'c':\n"
+                    f"        if {defaults[5:]}:\n"
+                    + "    " + fast.replace("\n        ", "\n            ") +
+                    f"        else:\n"
+                    f"            e = _cell[0]\n"
+                    f"            if not ({types} and {vals} == e[0]\n"
+                    f"                    and (e[3] is None or _zero_signs({vals}) == e[3])):\n"
+                    f"                e = _remember({vals})\n"
+                    f"            if e is not None:\n"
+                    f"                r = _fast(e[1], x, out, *e[2], _mc)\n"
+                    f"                if r is not NotImplemented:\n"
+                    f"                    return r\n") + body
+        else:
+            body = f"    if backend is None{defaults} and _backend_get() == 'c':\n" + fast + body
     src = f"def {entry.name}(x{', ' + sig if sig else ''}, *, out=None, backend={backend!r}):\n" + body
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{entry.name}>", "exec"), ns)
@@ -334,6 +403,7 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
     fn.__doc__ = _docstring(entry)
     fn.__module__ = module
     fn.__qualname__ = entry.name
+    fn.__source__ = src
     return fn
 
 
@@ -553,7 +623,8 @@ def _prelu_backward(entry, fname, g, x, weight, axis, out, backend):
     slopes, ax = _prelu_slopes(fname, w, xa.ndim, xa.shape, axis)
     if out is not None:
         out = check_out(out, xa.shape, res_dt, f"{fname}(): out")
-    gw_, xw_ = (np.ascontiguousarray(a.astype(work_dt, copy=False)) for a in (ga, xa))
+    # .reshape: np.ascontiguousarray turns a 0-d array into shape (1,)
+    gw_, xw_ = (np.ascontiguousarray(a.astype(work_dt, copy=False)).reshape(xa.shape) for a in (ga, xa))
     gx = _prelu_kernel_grad(entry, gw_, xw_, w, ax, slopes, backend)
     # grad_weight is summed in float64 by NumPy (pairwise, single-threaded):
     # deterministic for any fastact thread count.
@@ -576,7 +647,7 @@ def _prelu_grad(entry, fname, x, weight, axis, out, backend):
     slopes, ax = _prelu_slopes(fname, w, arr.ndim, arr.shape, axis)
     if out is not None:
         out = check_out(out, arr.shape, res_dt, f"{fname}(): out")
-    work = np.ascontiguousarray(arr.astype(work_dt, copy=False))
+    work = np.ascontiguousarray(arr.astype(work_dt, copy=False)).reshape(arr.shape)  # keep 0-d
     d = _prelu_kernel_grad(entry, None, work, w, ax, slopes, backend)
     return _finish(d, res_dt, out, arr.ndim == 0)
 

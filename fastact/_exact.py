@@ -126,3 +126,110 @@ def softplus(x, beta=1.0, threshold=20.0):
     if b * x > _m(threshold):
         return x
     return mp.log1p(mp.exp(b * x)) / b
+
+
+# ---------------------------------------------------------------- derivatives
+# Closed forms (no numerical differentiation: mp.diff loses everything in the
+# tails where f' is tiny).  At kinks these return the one-sided value the
+# check never asks for; the conventions are tested separately.
+
+def _sig(v):
+    return 1 / (1 + mp.exp(-v))
+
+
+def d_sigmoid(x):
+    e = mp.exp(-abs(x))
+    return e / (1 + e) ** 2
+
+
+def d_log_sigmoid(x):
+    return _sig(-x)
+
+
+def d_hard_sigmoid(x):
+    return mp.mpf(1) / 6 if -3 < x < 3 else mp.mpf(0)
+
+
+def d_tanh(x):
+    return 1 / mp.cosh(x) ** 2
+
+
+def d_hardtanh(x, min_val=-1.0, max_val=1.0):
+    return mp.mpf(1) if _m(min_val) < x < _m(max_val) else mp.mpf(0)
+
+
+def d_tanhshrink(x):
+    return mp.tanh(x) ** 2
+
+
+def d_softsign(x):
+    return 1 / (1 + abs(x)) ** 2
+
+
+def d_relu(x):
+    return mp.mpf(1) if x > 0 else mp.mpf(0)
+
+
+def d_relu6(x):
+    return mp.mpf(1) if 0 < x < 6 else mp.mpf(0)
+
+
+def d_leaky_relu(x, negative_slope=0.01):
+    return mp.mpf(1) if x > 0 else _m(negative_slope)
+
+
+def d_prelu(x, weight=0.25):
+    return d_leaky_relu(x, weight)
+
+
+def d_elu(x, alpha=1.0):
+    return mp.mpf(1) if x > 0 else _m(alpha) * mp.exp(x)
+
+
+def d_celu(x, alpha=1.0):
+    return mp.mpf(1) if x > 0 else mp.exp(x / _m(alpha))
+
+
+def d_selu(x):
+    s = mp.mpf(SELU_SCALE)
+    return s if x > 0 else s * mp.mpf(SELU_ALPHA) * mp.exp(x)
+
+
+def d_gelu(x, approximate="none"):
+    if approximate == "tanh":
+        k0 = mp.sqrt(2 / mp.pi)
+        k1 = mp.mpf("0.044715")
+        v = 2 * k0 * (x + k1 * x ** 3)
+        s = _sig(v)
+        return s + x * s * _sig(-v) * 2 * k0 * (1 + 3 * k1 * x ** 2)
+    return erfc(-x / mp.sqrt(2)) / 2 + x * mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+
+
+def d_silu(x):
+    return d_swish(x, 1.0)
+
+
+def d_swish(x, beta=1.0):
+    b = _m(beta)
+    s = _sig(b * x)
+    return s + b * x * s * _sig(-b * x)
+
+
+def d_hardswish(x):
+    if x < -3:
+        return mp.mpf(0)
+    if x > 3:
+        return mp.mpf(1)
+    return (2 * x + 3) / 6
+
+
+def d_mish(x):
+    sp = mp.log1p(mp.exp(x))
+    return mp.tanh(sp) + x * _sig(x) / mp.cosh(sp) ** 2
+
+
+def d_softplus(x, beta=1.0, threshold=20.0):
+    b = _m(beta)
+    if b * x > _m(threshold):
+        return mp.mpf(1)
+    return _sig(b * x)

@@ -54,6 +54,10 @@ cdef extern from "fa_kernels.h" nogil:
         const char *name
         fa_binary_f32 f32
         fa_binary_f64 f64
+    ctypedef void (*fa_perchan_f32)(const float *x, float *y, fa_index row0, fa_index row1,
+                                    fa_index channels, fa_index inner, const double *w) noexcept nogil
+    ctypedef void (*fa_perchan_f64)(const double *x, double *y, fa_index row0, fa_index row1,
+                                    fa_index channels, fa_index inner, const double *w) noexcept nogil
     ctypedef struct fa_kernel_table:
         const char *isa
         const fa_unary_entry *unary
@@ -62,6 +66,8 @@ cdef extern from "fa_kernels.h" nogil:
         fa_softmax_f32 softmax_f32
         fa_softmax_f64 softmax_f64
         const fa_fromy_entry *fromy
+        fa_perchan_f32 prelu_f32
+        fa_perchan_f64 prelu_f64
     const int fa_n_unary
     const int fa_n_fromy
     const fa_kernel_table *fa_select_isa(const char *force)
@@ -77,10 +83,26 @@ cdef extern from *:
     static int omp_get_max_threads(void) { return 1; }
     static void omp_set_num_threads(int n) { (void)n; }
     #endif
+    /* libgomp is not fork-safe: a child forked after the parent ran a
+     * parallel region inherits a thread pool whose workers do not exist,
+     * and its next parallel region waits for them forever.  So a forked
+     * child runs every kernel on its calling thread (as PyTorch does). */
+    static volatile int fa_forked_child = 0;
+    #if defined(_OPENMP) && !defined(_WIN32)
+    #include <pthread.h>
+    static void fa_mark_forked_child(void) { fa_forked_child = 1; }
+    static void fa_register_atfork(void) { pthread_atfork(NULL, NULL, fa_mark_forked_child); }
+    #else
+    static void fa_register_atfork(void) { }
+    #endif
     """
     int FA_OPENMP
     int omp_get_max_threads() nogil
     void omp_set_num_threads(int n) nogil
+    int fa_forked_child
+    void fa_register_atfork()
+
+fa_register_atfork()
 
 cdef const fa_kernel_table *_table = fa_select_isa(NULL)
 
@@ -124,11 +146,21 @@ cdef inline Py_ssize_t _chunk(Py_ssize_t n, int nchunks) noexcept nogil:
     return ((n + nchunks - 1) // nchunks + 63) & ~(<Py_ssize_t>63)
 
 cdef inline int _nchunks(Py_ssize_t n, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
+    # Up to 4 chunks per thread, handed out dynamically: on a busy machine a
+    # descheduled team member no longer holds the whole call hostage (its
+    # chunks go to the threads that run).  Chunk boundaries depend only on n
+    # and the thread count, and every element is computed independently, so
+    # results stay bitwise identical whoever runs which chunk.
+    cdef Py_ssize_t most
     if nthreads <= 1 or n < 2 * min_chunk:
         return 1
-    if n // min_chunk < nthreads:
-        return <int>(n // min_chunk)
-    return nthreads
+    most = n // min_chunk
+    if most > 4 * nthreads:
+        most = 4 * nthreads
+    return <int>most
+
+cdef inline int _team(int nchunks, int nthreads) noexcept nogil:
+    return nchunks if nchunks < nthreads else nthreads
 
 cdef void _unary_f32(fa_unary_f32 f, const float *x, float *y, Py_ssize_t n,
                      const fa_params *p, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
@@ -138,7 +170,7 @@ cdef void _unary_f32(fa_unary_f32 f, const float *x, float *y, Py_ssize_t n,
         f(x, y, n, p)
         return
     ch = _chunk(n, nc)
-    for c in prange(nc, schedule='static', num_threads=nc):
+    for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
         s = c * ch
         e = s + ch
         if e > n:
@@ -154,7 +186,7 @@ cdef void _unary_f64(fa_unary_f64 f, const double *x, double *y, Py_ssize_t n,
         f(x, y, n, p)
         return
     ch = _chunk(n, nc)
-    for c in prange(nc, schedule='static', num_threads=nc):
+    for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
         s = c * ch
         e = s + ch
         if e > n:
@@ -189,39 +221,51 @@ def unary(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
         raise TypeError("internal: kernel dtype must be float32 or float64")
     return y
 
-cdef void _channel_row(fa_unary_f32 f32, fa_unary_f64 f64, bint single, char *x,
-                       char *y, Py_ssize_t n, double slope) noexcept nogil:
-    cdef fa_params p
-    p.a = slope
-    p.b = 0.0
-    p.c = 0.0
-    p.d = 0.0
-    if single:
-        f32(<const float *>x, <float *>y, n, &p)
-    else:
-        f64(<const double *>x, <double *>y, n, &p)
-
 def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
                 Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                 int nthreads=1, Py_ssize_t min_chunk=32768):
-    """y[o, c, :] = kernel[kid](x[o, c, :]; a = w[c]) on C-contiguous
-    (outer, channels, inner) buffers (PReLU)."""
-    cdef Py_ssize_t rows = outer * channels, r
+    """y[o, c, :] = leaky_relu(x[o, c, :]; a = w[c]) on C-contiguous
+    (outer, channels, inner) buffers (PReLU), x and y identical or disjoint.
+
+    One C kernel call (the table's prelu kernel, which vectorises over the
+    channel axis when inner is small) per static range of rows (of
+    outer*channels); `kid` must be the leaky_relu kernel, whose core the
+    prelu kernel shares."""
+    cdef Py_ssize_t rows = outer * channels
     cdef int typ = cnp.PyArray_TYPE(x)
-    cdef char *xp = <char *>cnp.PyArray_DATA(x)
-    cdef char *yp = <char *>cnp.PyArray_DATA(y)
-    cdef fa_unary_f32 f32 = _table.unary[kid].f32
-    cdef fa_unary_f64 f64 = _table.unary[kid].f64
-    cdef int nt = nthreads if rows * inner >= 2 * min_chunk else 1
-    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef int nc
+    cdef Py_ssize_t ch, c, s, e
+    if kid < 0 or kid >= fa_n_unary or _table.unary[kid].name != b"leaky_relu":
+        raise ValueError(f"per_channel: kernel id {kid} is not leaky_relu")
+    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    if w.shape[0] < channels:
+        raise ValueError("internal: fewer slopes than channels")
     if rows * inner == 0:
         return y
-    if nt > rows:
-        nt = <int>rows
+    nc = _nchunks(rows * inner, nthreads, min_chunk)
+    if nc > rows:
+        nc = <int>rows
     with nogil:
-        for r in prange(rows, schedule='static', num_threads=nt):
-            _channel_row(f32, f64, typ == cnp.NPY_FLOAT32, xp + r * inner * isz,
-                         yp + r * inner * isz, inner, w[r % channels])
+        if nc <= 1:
+            if typ == cnp.NPY_FLOAT32:
+                _table.prelu_f32(<const float *>xp, <float *>yp, 0, rows, channels, inner, &w[0])
+            else:
+                _table.prelu_f64(<const double *>xp, <double *>yp, 0, rows, channels, inner, &w[0])
+        else:
+            ch = (rows + nc - 1) // nc
+            for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
+                s = c * ch
+                e = s + ch
+                if e > rows:
+                    e = rows
+                if s < e:
+                    if typ == cnp.NPY_FLOAT32:
+                        _table.prelu_f32(<const float *>xp, <float *>yp, s, e, channels, inner, &w[0])
+                    else:
+                        _table.prelu_f64(<const double *>xp, <double *>yp, s, e, channels, inner, &w[0])
     return y
 
 def maxout(cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t groups,
@@ -240,7 +284,7 @@ def maxout(cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t groups,
         nc = <int>rows
     ch = (rows + nc - 1) // nc
     with nogil:
-        for c in prange(nc, schedule='static', num_threads=nc):
+        for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
             s = c * ch
             e = s + ch
             if e > rows:
@@ -266,6 +310,8 @@ def set_requested_threads(int n):
     _requested_threads = n if n > 0 else 0
 
 cdef inline int _effective_threads() noexcept nogil:
+    if fa_forked_child:   # see fa_register_atfork: no OpenMP team after fork
+        return 1
     cdef int omp = omp_get_max_threads()
     if _requested_threads > 0 and _requested_threads < omp:
         return _requested_threads
@@ -350,7 +396,7 @@ def softmax(int op, cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t n
             else:
                 _table.softmax_f64(<const double *>xp, <double *>yp, 0, units, n, inner, op)
         else:
-            for c in prange(nc, schedule='static', num_threads=nc):
+            for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
                 s = c * ch
                 e = s + ch
                 if e > units:
@@ -403,7 +449,7 @@ cdef void _binary_f32(fa_binary_f32 f, const float *g, const float *x, float *y,
         f(g, x, y, n, p)
         return
     ch = _chunk(n, nc)
-    for c in prange(nc, schedule='static', num_threads=nc):
+    for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
         s = c * ch
         e = s + ch
         if e > n:
@@ -419,7 +465,7 @@ cdef void _binary_f64(fa_binary_f64 f, const double *g, const double *x, double 
         f(g, x, y, n, p)
         return
     ch = _chunk(n, nc)
-    for c in prange(nc, schedule='static', num_threads=nc):
+    for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
         s = c * ch
         e = s + ch
         if e > n:

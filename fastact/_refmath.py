@@ -224,11 +224,15 @@ def mish(x):
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    # PyTorch's definition: linear where beta*x > threshold.
+    # PyTorch's definition: linear where beta*x > threshold (beta*x in double).
+    # log1p(exp(-|v|)) has relative condition ~|v|, so the rounding of
+    # v = beta*x in double would cost up to |v|/2 ULP: form v wide (as swish).
     with np.errstate(over="ignore", invalid="ignore"):
         v = beta * x
-        l = np.log1p(np.exp(-np.abs(v))) / beta
-        y = np.where(v > 0, x + l, l)
+        xl = _wide(x)
+        vl = xl * beta
+        l = np.log1p(np.exp(-np.abs(vl))) / beta
+        y = np.asarray(np.where(vl > 0, xl + l, l), dtype=np.float64)
         return np.where(v > threshold, x, y)
 
 

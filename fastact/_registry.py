@@ -11,6 +11,8 @@ import numbers
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple
 
+import numpy as np
+
 from . import _refmath
 
 # Serial below 2 * min_chunk elements, and at least min_chunk per thread.
@@ -65,7 +67,8 @@ def _nonzero(v):
 
 
 def _pool(v):
-    return None if v >= 1 else "must be >= 1"
+    # upper bound: an index (Py_ssize_t) -- larger ones raised OverflowError in _ext
+    return None if 1 <= v <= 2 ** 63 - 1 else "must be >= 1 and < 2**63"
 
 
 @dataclass(frozen=True)
@@ -75,7 +78,7 @@ class Activation:
     formula: str
     derivative: str
     params: Tuple[Param, ...] = ()
-    kind: str = "unary"              # unary | prelu | maxout | rowwise
+    kind: str = "unary"              # unary | prelu | maxout | rowwise | python (fastact.register)
     family: str = "exp"              # exp | linear | libm  (threading threshold, bench groups)
     kernel: Optional[Callable[[Dict[str, Any]], Tuple[str, Tuple[float, ...]]]] = None
     odd: bool = False                # f(-0) = -0
@@ -83,9 +86,16 @@ class Activation:
     aliases: Tuple[str, ...] = ()
     examples: Tuple[Dict[str, Any], ...] = ({},)   # parameter sets the tests and benchmarks use
     special: str = ""                # special values, for the docs
+    # kind "python" (user-defined, fastact.register): the callables themselves
+    py_forward: Optional[Callable] = None
+    py_backward: Optional[Callable] = None       # (grad_output, x) -> grad_x
+    py_reference: Optional[Callable] = None      # float64 x -> f(x); default: py_forward in float64
 
     @property
     def reference(self) -> Callable:
+        if self.kind == "python":
+            ref = self.py_reference or self.py_forward
+            return lambda x, **kw: np.asarray(ref(np.asarray(x, dtype=np.float64), **kw), dtype=np.float64)
         return getattr(_refmath, self.name)
 
     @property
@@ -202,7 +212,28 @@ _add(
 ALIASES: Dict[str, str] = {a: e.name for e in REGISTRY.values() for a in e.aliases}
 
 
+BUILTIN = frozenset(REGISTRY) | frozenset(ALIASES)
+
+
+def add_python(entry: Activation) -> None:
+    """Add (or replace) a user-defined entry of kind "python"; built-in
+    names and aliases cannot be replaced."""
+    if entry.name in BUILTIN:
+        raise ValueError(f"register(): {entry.name!r} is a built-in fastact activation; choose another name")
+    REGISTRY[entry.name] = entry
+
+
+def remove_python(name: str) -> None:
+    """Remove a user-defined entry (built-ins stay)."""
+    e = REGISTRY.get(name)
+    if e is None or e.kind != "python":
+        raise ValueError(f"unregister(): {name!r} is not a user-registered activation")
+    del REGISTRY[name]
+
+
 def lookup(name: str) -> Activation:
+    if not isinstance(name, str):
+        raise TypeError(f"activation name must be a str, got {type(name).__name__} {name!r}")
     key = ALIASES.get(name, name)
     try:
         return REGISTRY[key]

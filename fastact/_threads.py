@@ -24,12 +24,32 @@ def _ext():
 
 
 def get_num_threads() -> int:
-    """Number of threads fastact kernels use for large arrays."""
+    """Number of threads fastact kernels use for large arrays.
+
+    The effective count: min(requested, omp_get_max_threads()).
+
+    Examples
+    --------
+    >>> import fastact
+    >>> fastact.get_num_threads() >= 1
+    True
+    """
     return _ext().effective_threads()
 
 
 def set_num_threads(n: Optional[int]) -> None:
-    """Use `n` threads (>= 1) for large arrays; None restores the default."""
+    """Use `n` threads (>= 1) for large arrays; None restores the default.
+
+    Results are bitwise identical for any thread count.
+
+    Examples
+    --------
+    >>> import fastact
+    >>> fastact.set_num_threads(1)
+    >>> fastact.get_num_threads()
+    1
+    >>> fastact.set_num_threads(None)
+    """
     global _requested
     if n is not None:
         if isinstance(n, bool) or not isinstance(n, int):
@@ -45,7 +65,16 @@ def set_num_threads(n: Optional[int]) -> None:
 
 @contextlib.contextmanager
 def threads(n: int) -> Iterator[None]:
-    """Context manager: run fastact with `n` threads inside the block."""
+    """Context manager: run fastact with `n` threads inside the block.
+
+    Examples
+    --------
+    >>> import numpy as np, fastact
+    >>> with fastact.threads(1):
+    ...     y = fastact.sigmoid(np.zeros(3))
+    >>> y
+    array([0.5, 0.5, 0.5])
+    """
     global _requested
     old = _requested
     old_omp = _ext().omp_max_threads()

@@ -159,7 +159,9 @@ FA_INLINE double fa_core_sigmoid(double x, const fa_params *p, int lowp)
 FA_INLINE double fa_core_log_sigmoid(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double l = fa_log1p01(fa_exp(-fabs(x), lowp), lowp);
+    double el = 0.0;
+    double e = lowp ? fa_exp(-fabs(x), 1) : fa_exp_dd2(-fabs(x), 0.0, &el);
+    double l = fa_log1p01(e, lowp) + el / (1.0 + e);   /* float64: exp's low part */
     return -(l - fa_min(x, 0.0)); /* = min(x,0) - l, but -0 when l underflows */
 }
 
@@ -196,8 +198,13 @@ FA_INLINE double fa_core_hardtanh(double x, const fa_params *p, int lowp)
  *             a^3 * sum d_m a^(2m), d_m = -2^(2n)(2^(2n)-1)B_2n/(2n)!, n=m+2
  *             (33 terms: 0.293^33 < 2e-18 relative), computed with mpmath:
  *             [ -2**(2n)*(2**(2n)-1)*bernoulli(2n)/factorial(2n) ]
- *  lowp (float32): the series to a < 0.1 (6 terms, < 1e-13), then a - tanh(a)
- *             with a full-precision tanh (loss 3/a^2 <= 300 ulp of double).
+ *  lowp (float32): the series to a < 0.3 (10 terms: the ratio of successive
+ *             terms is ~0.405 a^2 <= 0.037, so the tail is < 1e-13 relative),
+ *             then a - tanh(a) for every a >= 0.3 with the lowp tanh
+ *             E/(E + 2), E = expm1(2a) (~1e-11 relative): a - tanh(a) loses
+ *             a factor tanh(a)/(a - tanh(a)) < 3/a^2 <= 34, i.e. < 4e-10
+ *             relative (< 0.01 float32 ulp); past a = 44 expm1's clamp makes
+ *             tanh exactly 1, as it is in double.  One expm1 and one divide.
  */
 static const double fa_tanhshrink_coef[33] = {
     0.3333333333333333,
@@ -244,20 +251,44 @@ FA_INLINE double fa_core_tanhshrink(double x, const fa_params *p, int lowp)
     double s;
     double big;
     if (lowp) {
-        s = fa_tanhshrink_coef[5];
-        for (int i = 4; i >= 0; i--) s = FA_FMA(s, z, fa_tanhshrink_coef[i]);
+        s = fa_tanhshrink_coef[9];
+        /* fully unrolled: a loop left here keeps the element loop scalar */
+#pragma GCC unroll 16
+        for (int i = 8; i >= 0; i--) s = FA_FMA(s, z, fa_tanhshrink_coef[i]);
         s = s * z * a;
-        double mid = a - fa_tanh(a, 0);
-        double e = fa_exp(fa_min(a + a, 200.0), 1);
-        big = (a - 1.0) + 2.0 / (e + 1.0);
-        big = a >= 1.0 ? big : mid;
-        s = a < 0.1 ? s : big;
+        double e = fa_expm1(a + a, 1);  /* clamps 2a at 88 itself; NaN passes */
+        big = a - e / (e + 2.0);
+        s = a < 0.3 ? s : big;
     } else {
-        s = fa_tanhshrink_coef[32];
-        for (int i = 31; i >= 0; i--) s = FA_FMA(s, z, fa_tanhshrink_coef[i]);
-        s = s * z * a;
-        double e = fa_exp(fa_min(a + a, 1000.0), 0);
-        big = (a - 1.0) + 2.0 / (e + 1.0);
+        /* float64: the last Horner step, a^3 = a*z and the final product are
+         * carried as hi + lo (1/3's own rounding, FA_THIRD_LO, included), and
+         * 2/(e^{2a} + 1) gets one quotient correction with exp's low part:
+         * ~0.6 ULP instead of ~2.5. */
+        double q = fa_tanhshrink_coef[32];
+#pragma GCC unroll 40
+        for (int i = 31; i >= 1; i--) q = FA_FMA(q, z, fa_tanhshrink_coef[i]);
+        double zl = fa_prod_lo(a, a, z);
+        double zq = z * q;
+        double zql = fa_prod_lo(z, q, zq) + zl * q;
+        double P = fa_tanhshrink_coef[0] + zq;            /* Fast2Sum: |1/3| > |zq| */
+        double Pl = ((fa_tanhshrink_coef[0] - P) + zq) + (zql + 1.850371707708594e-17);
+        double a3 = z * a;
+        double a3l = fa_prod_lo(z, a, a3) + zl * a;
+        double y = a3 * P;
+        s = y + (fa_prod_lo(a3, P, y) + (a3 * Pl + a3l * P));
+        double el;
+        double e = fa_exp_dd2(fa_min(a + a, 700.0), 0.0, &el);
+        double dh = e + 1.0;
+        double b1 = dh - e;
+        double dl = ((e - (dh - b1)) + (1.0 - b1)) + el;  /* TwoSum(e, 1) + el */
+        double qt = 2.0 / dh;
+        double ph = qt * dh;
+        double ql = (((2.0 - ph) - fa_prod_lo(qt, dh, ph)) - qt * dl) / dh;
+        double am1 = a - 1.0;                             /* exact on [0.5, 2] */
+        double t = am1 + qt;
+        double b2 = t - am1;
+        double tl = ((am1 - (t - b2)) + (qt - b2)) + ql;
+        big = a < 1e300 ? t + tl : am1;                   /* +inf: no inf - inf */
         s = a < 0.85 ? s : big;
     }
     return copysign(s, x);
@@ -325,6 +356,76 @@ FA_INLINE double fa_core_selu(double x, const fa_params *p, int lowp)
 #define FA_INV_SQRT2 0.70710678118654752440
 #define FA_INV_SQRT2_LO (-4.8336466567264567e-17) /* 1/sqrt2 - FA_INV_SQRT2 */
 
+/*
+ * erfc(z) for the float32 (lowp) kernels, ~1e-11 relative over the range
+ * float32 gelu needs, branch-free and vectorisable (libm erfc is neither).
+ * Coefficients: src_c/gen_erfc.py (mpmath fits; its docstring has the
+ * derivation and the measured fit errors, 8e-14 and 2e-14).  With a = |z|:
+ *   a <  Z0:  1 - z Q(z^2)          (erf <= 0.72: the subtraction is benign)
+ *   a >= Z0:  E = exp(-a^2) H(u), u = (ALPHA a - BETA)/(a + K), H the
+ *             polynomial fit of exp(a^2) erfc(a); z < 0 gives 2 - E (in
+ *             [1, 2], no cancellation).
+ *   z > ZMAX (10.6): 0.  gelu(x) = x erfc(z)/2 rounds to -0 in float32 from
+ *             z = 10.15 on, so 0 is exact enough and the fit stops there;
+ *             a is clamped to ZMAX so z = -inf gives 2 - tiny = 2.
+ * The error is the lowp exp's (~7e-12); a^2 and z = -x/sqrt2 are rounded
+ * (~2e-16 relative), amplified by 2a^2 <= 225: < 5e-14.  NaN propagates
+ * (every clamp and select lets it through).
+ */
+#define FA_ERFC_Z0 0.75
+#define FA_ERFC_ZMAX 10.6
+#define FA_ERFC_K 2.819574435974337
+#define FA_ERFC_ALPHA 1.7247866875074795
+#define FA_ERFC_BETA 4.863164451604947
+static const double fa_erfc_tail_coef[15] = {
+    0.1893560577425849,
+    -0.19803925524051263,
+    0.08366603451982312,
+    -0.0278734632071247,
+    0.006913902513540652,
+    -0.0010880108728242594,
+    3.3022362173841376e-05,
+    2.843181122133016e-05,
+    -4.5829633902953955e-06,
+    -7.146351006843305e-07,
+    2.393669952541538e-07,
+    2.5102659219816637e-08,
+    -1.195847396263327e-08,
+    -1.153748993545835e-09,
+    5.144671296508883e-10,
+};
+static const double fa_erf_small_coef[9] = {
+    1.128379167095508,
+    -0.3761263890302464,
+    0.11283791663378456,
+    -0.026866169254545144,
+    0.005223964819155174,
+    -0.0008547662807565419,
+    0.00012035003953341778,
+    -1.4559713295597388e-05,
+    1.2829003640566355e-06,
+};
+
+FA_INLINE double fa_erfc_lowp(double z)
+{
+    double a = fabs(z);
+    double zs = fa_min(fa_max(z, -FA_ERFC_Z0), FA_ERFC_Z0);  /* keep the unused */
+    double at = fa_min(fa_max(a, FA_ERFC_Z0), FA_ERFC_ZMAX); /* branch finite */
+    double w = zs * zs;
+    double q = fa_erf_small_coef[8];
+#pragma GCC unroll 16
+    for (int i = 7; i >= 0; i--) q = FA_FMA(q, w, fa_erf_small_coef[i]);
+    double small = 1.0 - zs * q;
+    double u = (FA_ERFC_ALPHA * at - FA_ERFC_BETA) / (at + FA_ERFC_K);
+    double h = fa_erfc_tail_coef[14];
+#pragma GCC unroll 16
+    for (int i = 13; i >= 0; i--) h = FA_FMA(h, u, fa_erfc_tail_coef[i]);
+    double e = fa_exp(-(at * at), 1) * h;
+    double c = z < 0.0 ? 2.0 - e : e;
+    c = a < FA_ERFC_Z0 ? small : c;
+    return z > FA_ERFC_ZMAX ? 0.0 : c;
+}
+
 /* gelu(x) = x * Phi(x) = x * erfc(-x/sqrt2) / 2.  erfc keeps relative
  * accuracy in the left tail (x * (1 + erf) would cancel to 0 there) and
  * x * (erfc/2) never overflows for huge x (0.5*x*(1+erf) does).
@@ -335,9 +436,9 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
 {
     (void)p;
     double z = -x * FA_INV_SQRT2;
+    if (lowp) /* float32: the vectorisable erfc above; float64: libm's */
+        return fa_mul_lim(x, 0.5 * fa_erfc_lowp(z));
     double c = erfc(z);
-    if (lowp)
-        return fa_mul_lim(x, 0.5 * c);
     double dz = fa_prod_lo(-x, FA_INV_SQRT2, z) + (-x) * FA_INV_SQRT2_LO;
     dz = fabs(x) < 1e300 ? dz : 0.0;
     /* first order: erfc(z + dz) = erfc(z) - 2/sqrt(pi) exp(-z^2) dz */
@@ -435,12 +536,34 @@ FA_INLINE double fa_core_hardswish(double x, const fa_params *p, int lowp)
 FA_INLINE double fa_core_mish(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double m;
-    double ts = fa_exp_s(fa_min(x, 20.0), 0.0, lowp, &m);  /* e^x 2^S */
+    double m, el;
+    double ts = fa_exp_s2(fa_min(x, 20.0), 0.0, lowp, &m, &el);  /* e^x 2^S (+ el) */
     double t = ts * m;
-    double q = (t + 2.0) / (t * (t + 2.0) + 2.0);          /* n/(n+2) = t q */
-    double y = (x * ts) * q * m;
-    y = x >= 20.0 ? x : y;                                 /* q t = 1 there */
+    double a = t + 2.0;
+    double den = t * a + 2.0;
+    double y = (x * ts) * (a / den) * m;                   /* n/(n+2) = t a/den */
+    if (!lowp) {
+        /* float64: num = ts*(t+2) and den = t*(t+2) + 2 as double-doubles
+         * (exp's low part included), then one correction of the quotient,
+         * as in fa_x_sigmoid: ~0.7 ULP instead of ~2.8. */
+        double tl = el * m;
+        double bb = a - t;
+        double al = ((t - (a - bb)) + (2.0 - bb)) + tl;      /* TwoSum(t, 2) */
+        double nh = ts * a;
+        double nl = fa_prod_lo(ts, a, nh) + (ts * al + el * a);
+        double dh0 = t * a;
+        double dl0 = fa_prod_lo(t, a, dh0) + (t * al + tl * a);
+        double dh = dh0 + 2.0;
+        double b2 = dh - dh0;
+        double dl = ((dh0 - (dh - b2)) + (2.0 - b2)) + dl0;  /* TwoSum(dh0, 2) */
+        double sq = nh / dh;
+        double ph = sq * dh;
+        double r = ((nh - ph) - fa_prod_lo(sq, dh, ph)) + (nl - sq * dl);
+        double xs = x * sq;
+        double c = fabs(x) < INFINITY ? fa_prod_lo(x, sq, xs) + x * (r / dh) : 0.0;
+        y = (c != 0.0 ? xs + c : xs) * m;
+    }
+    y = x >= 20.0 ? x : y;                                 /* the ratio is 1 there */
     return ts == 0.0 ? copysign(0.0, x) : y;
 }
 
@@ -453,8 +576,11 @@ FA_INLINE double fa_core_softplus(double x, const fa_params *p, int lowp)
 {
     double v = p->a * x;
     double lo = lowp ? 0.0 : fa_prod_lo(p->a, x, v);
-    double e = fa_exp_dd(-fabs(v), v < 0.0 ? lo : -lo, lowp);
-    double l = fa_log1p01(e, lowp) / p->a;
+    double el = 0.0;
+    double e = lowp ? fa_exp_dd(-fabs(v), 0.0, 1)
+                    : fa_exp_dd2(-fabs(v), v < 0.0 ? lo : -lo, &el);
+    /* float64: log1p(e + el) = log1p(e) + el / (1 + e) */
+    double l = (fa_log1p01(e, lowp) + el / (1.0 + e)) / p->a;
     double y = v > 0.0 ? x + l : l;
     return v > p->b ? x : y;
 }

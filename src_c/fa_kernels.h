@@ -26,6 +26,15 @@ typedef void (*fa_maxout_f32)(const float *x, float *y, fa_index row0, fa_index 
 typedef void (*fa_maxout_f64)(const double *x, double *y, fa_index row0, fa_index row1,
                               fa_index groups, fa_index pool, fa_index inner);
 
+/* one slope per channel (PReLU) on C-contiguous (outer, channels, inner):
+ * rows [row0, row1) of outer*channels, row r using slope w[r % channels];
+ * y = fa_core_leaky_relu(x; a = w[c]), so bitwise what the leaky_relu
+ * kernel gives with that slope.  x and y are identical or disjoint. */
+typedef void (*fa_perchan_f32)(const float *x, float *y, fa_index row0, fa_index row1,
+                               fa_index channels, fa_index inner, const double *w);
+typedef void (*fa_perchan_f64)(const double *x, double *y, fa_index row0, fa_index row1,
+                               fa_index channels, fa_index inner, const double *w);
+
 /* softmax family over the middle axis of C-contiguous (outer, n, inner):
  * units [u0, u1) where a unit is a row (inner == 1) or a block of up to 256
  * inner positions of one outer index (inner > 1: u = o * nblocks + b).
@@ -67,6 +76,8 @@ typedef struct {
     fa_softmax_f32 softmax_f32;
     fa_softmax_f64 softmax_f64;
     const fa_fromy_entry *fromy;  /* fa_n_fromy entries, in FA_FROM_Y_LIST order */
+    fa_perchan_f32 prelu_f32;     /* per-channel PReLU */
+    fa_perchan_f64 prelu_f64;
 } fa_kernel_table;
 
 extern const int fa_n_unary;

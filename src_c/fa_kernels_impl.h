@@ -43,11 +43,37 @@
 FA_UNARY_LIST(FA_GEN_UNARY)
 
 /* NaN-propagating max: once m is NaN it stays NaN; a NaN v replaces m. */
+#define FA_MAXOUT_STEP(m, v) (((v) > (m) || (v) != (v)) && (m) == (m) ? (v) : (m))
+
+/* inner == 1 (pooling along the last axis, e.g. (N, C) -> (N, C/pool)):
+ * group `row` is the run x[row*pool : row*pool + pool], so with pool a
+ * compile-time constant the loop vectorises over groups (interleaved
+ * loads), where the general loop below runs one group at a time.  Same
+ * comparisons in the same order as the general loop, so the same result. */
+#define FA_MAXOUT_ROWS(T, P)                                                  \
+    for (fa_index row = row0; row < row1; row++) {                            \
+        const T *s = x + row * (P);                                           \
+        T m = s[0];                                                           \
+        for (int k = 1; k < (P); k++) m = FA_MAXOUT_STEP(m, s[k]);            \
+        y[row] = m;                                                           \
+    }                                                                         \
+    return;
+
 #define FA_GEN_MAXOUT(T, suffix)                                              \
-    static void FA_SYM(fa_maxout_##suffix)(const T *x, T *y, fa_index row0,   \
+    static void FA_SYM(fa_maxout_##suffix)(const T *FA_RESTRICT x,           \
+                                           T *FA_RESTRICT y, fa_index row0,   \
                                            fa_index row1, fa_index groups,    \
                                            fa_index pool, fa_index inner)     \
     {                                                                         \
+        if (inner == 1) {                                                     \
+            switch (pool) {                                                   \
+            case 2: FA_MAXOUT_ROWS(T, 2)                                      \
+            case 3: FA_MAXOUT_ROWS(T, 3)                                      \
+            case 4: FA_MAXOUT_ROWS(T, 4)                                      \
+            case 8: FA_MAXOUT_ROWS(T, 8)                                      \
+            default: break;                                                   \
+            }                                                                 \
+        }                                                                     \
         for (fa_index row = row0; row < row1; row++) {                        \
             fa_index o = row / groups, g = row % groups;                      \
             const T *src = x + (o * groups * pool + g * pool) * inner;        \
@@ -57,7 +83,7 @@ FA_UNARY_LIST(FA_GEN_UNARY)
                 const T *s = src + k * inner;                                 \
                 for (fa_index j = 0; j < inner; j++) {                        \
                     T m = dst[j], v = s[j];                                   \
-                    dst[j] = (v > m || v != v) && m == m ? v : m;             \
+                    dst[j] = FA_MAXOUT_STEP(m, v);                            \
                 }                                                             \
             }                                                                 \
         }                                                                     \
@@ -65,6 +91,71 @@ FA_UNARY_LIST(FA_GEN_UNARY)
 
 FA_GEN_MAXOUT(float, f32)
 FA_GEN_MAXOUT(double, f64)
+
+/* Per-channel PReLU (fa_perchan_*).  Rows [row0, row1) are one contiguous
+ * run of elements whose slope repeats with period channels*inner, and every
+ * branch computes fa_core_leaky_relu with a = w[c] (as the leaky_relu kernel):
+ *  - period <= 256 (few channels, small inner): the slopes of >= 256
+ *    elements (whole periods) are laid out once in a local pattern, and the
+ *    run is processed in blocks of that length, vectorised over elements;
+ *  - inner == 1 (channels last, e.g. (N, C) with axis=1): runs of
+ *    consecutive channels, vectorised over the channel axis with the slopes
+ *    loaded alongside x (the old driver called a kernel per element);
+ *  - otherwise one slope per row, vectorised over inner. */
+#define FA_GEN_PERCHAN(T, suffix, LOWP)                                       \
+    static void FA_SYM(fa_prelu_##suffix)(const T *FA_RESTRICT x,            \
+                                          T *FA_RESTRICT y, fa_index row0,    \
+                                          fa_index row1, fa_index channels,   \
+                                          fa_index inner,                     \
+                                          const double *FA_RESTRICT w)        \
+    {                                                                         \
+        fa_index period = channels * inner;                                   \
+        if (period <= 256) {                                                  \
+            double pat[512 + 256];                                            \
+            fa_index L = period * ((256 + period - 1) / period); /* < 512 */  \
+            for (fa_index i = 0; i < L + period; i++)                         \
+                pat[i] = w[(i / inner) % channels];                           \
+            fa_index e0 = row0 * inner, e1 = row1 * inner;                    \
+            const double *ps = pat + e0 % period;                             \
+            for (fa_index e = e0; e < e1; e += L) {                           \
+                fa_index len = e1 - e < L ? e1 - e : L;                       \
+                const T *xs = x + e;                                          \
+                T *ys = y + e;                                                \
+                for (fa_index j = 0; j < len; j++) {                          \
+                    const fa_params P = {ps[j], 0.0, 0.0, 0.0};               \
+                    ys[j] = (T)fa_core_leaky_relu((double)xs[j], &P, LOWP);   \
+                }                                                             \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
+        if (inner == 1) {                                                     \
+            fa_index r = row0;                                                \
+            while (r < row1) {                                                \
+                fa_index c0 = r % channels;                                   \
+                fa_index len = channels - c0;                                 \
+                if (len > row1 - r) len = row1 - r;                           \
+                const T *xs = x + r;                                          \
+                T *ys = y + r;                                                \
+                const double *ws = w + c0;                                    \
+                for (fa_index j = 0; j < len; j++) {                          \
+                    const fa_params P = {ws[j], 0.0, 0.0, 0.0};               \
+                    ys[j] = (T)fa_core_leaky_relu((double)xs[j], &P, LOWP);   \
+                }                                                             \
+                r += len;                                                     \
+            }                                                                 \
+            return;                                                           \
+        }                                                                     \
+        for (fa_index r = row0; r < row1; r++) {                              \
+            const fa_params P = {w[r % channels], 0.0, 0.0, 0.0};             \
+            const T *xs = x + r * inner;                                      \
+            T *ys = y + r * inner;                                            \
+            for (fa_index j = 0; j < inner; j++)                              \
+                ys[j] = (T)fa_core_leaky_relu((double)xs[j], &P, LOWP);       \
+        }                                                                     \
+    }
+
+FA_GEN_PERCHAN(float, f32, 1)
+FA_GEN_PERCHAN(double, f64, 0)
 
 #include "fa_softmax_impl.h"
 
@@ -149,4 +240,5 @@ const fa_kernel_table FA_SYM(fa_table) = {
     FA_SYM(fa_maxout_f32), FA_SYM(fa_maxout_f64),
     FA_SYM(fa_softmax_f32), FA_SYM(fa_softmax_f64),
     FA_SYM(fa_fromy_entries),
+    FA_SYM(fa_prelu_f32), FA_SYM(fa_prelu_f64),
 };

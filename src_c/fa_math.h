@@ -192,6 +192,25 @@ FA_INLINE double fa_log1p01(double t, int lowp)
     }
     double two_s = s + s;
     double a = FA_FMA(two_s * z, p, big ? FA_LN2_LO : 0.0);
+    if (!lowp) {
+        /* float64: the quotient's rounding error (and the denominator's)
+         * would be ~1 ULP of the result; recover it (Dekker product, as
+         * fa_prod_lo does) and add it before the final rounding. */
+        double c = big ? 3.0 : 2.0;
+        double dl = (c - den) + t;                    /* den + dl = t + c exactly */
+        double ph = s * den;
+        double pe;
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+        pe = __builtin_fma(s, den, -ph);
+#else
+        const double split = 134217729.0;
+        double ta = s * split, ah = ta - (ta - s), al = s - ah;
+        double tb = den * split, bh = tb - (tb - den), bl = den - bh;
+        pe = ((ah * bh - ph) + ah * bl + al * bh) + al * bl;
+#endif
+        double sl = (((num - ph) - pe) - s * dl) / den;
+        a = a + (sl + sl);
+    }
     return (big ? FA_LN2_HI : 0.0) + (two_s + a);
 }
 

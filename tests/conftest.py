@@ -97,3 +97,8 @@ def applicable(entry, example, x):
 
 def call(entry, x, kw, **extra):
     return getattr(fastact, entry.name)(x, **kw, **extra)
+
+
+def pytest_report_header(config):
+    """Which fastact is under test (the checkout, or an installed wheel)."""
+    return f"fastact {fastact.__version__} from {fastact.__file__}"
