@@ -80,7 +80,7 @@ def test_examples_file_matches_the_reference():
 def test_readme_first_block_is_the_two_commands():
     text = open(README, encoding="utf-8").read()
     first = re.search(r"```[a-z]*\n(.*?)```", text, re.S).group(1)
-    assert first == ('python -m pip install . && python -m fastact\n'
+    assert first == ("python -m pip install -e . && python -m fastact\n"
                      'python -m pip install -e ".[test]" && python -m pytest\n')
 
 
