@@ -235,7 +235,40 @@ FA_INLINE double fa_tanh(double x, int lowp)
 {
     double a = fa_min(fabs(x), 20.0);
     double e = fa_expm1(a + a, lowp);
-    return copysign(e / (e + 2.0), x);
+    double t = e / (e + 2.0);
+    if (!lowp) {
+        /* float64: expm1's final rounding (exact by TwoSum: 2^k q and
+         * 2^k - 1 are exact for these k) and the quotient's rounding are
+         * recovered and added once: ~0.8 ULP instead of ~1.6. */
+        double kd;
+        int64_t k;
+        double r = fa_reduce(a + a, &kd, &k);
+        double q = fa_expm1_poly(r, 0);
+        double sc = fa_asf64((uint64_t)(k + 1023) << 52);
+        double sq = sc * q, c = sc - 1.0;
+        double eh = sq + c;
+        double bb = eh - sq;
+        double el = (sq - (eh - bb)) + (c - bb);
+        el = a == 0.0 ? 0.0 : el;
+        double dh = eh + 2.0;
+        double b2 = dh - eh;
+        double dl = ((eh - (dh - b2)) + (2.0 - b2)) + el;
+        double th = eh / dh;
+        double ph = th * dh;
+        double pe;
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+        pe = __builtin_fma(th, dh, -ph);
+#else
+        const double split = 134217729.0;
+        double ta = th * split, ah = ta - (ta - th), al = th - ah;
+        double tb = dh * split, bh = tb - (tb - dh), bl = dh - bh;
+        pe = ((ah * bh - ph) + ah * bl + al * bh) + al * bl;
+#endif
+        double corr = (((eh - ph) - pe) + (el - th * dl)) / dh;
+        t = th + corr;
+        t = a == a ? t : a;  /* NaN */
+    }
+    return copysign(t, x);
 }
 
 #endif /* FA_MATH_H */
