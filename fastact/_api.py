@@ -76,6 +76,8 @@ def as_input(x: Any, argname: str = "x") -> Tuple[np.ndarray, np.dtype, np.dtype
         except (ValueError, TypeError) as exc:
             raise TypeError(f"{argname} could not be converted to an array: {exc}") from None
     work, res = _work_dtype(arr.dtype, argname)
+    if not arr.flags.aligned:  # the C kernels take float*/double*: misaligned data is UB
+        arr = arr.copy()
     return arr, work, res
 
 
@@ -92,6 +94,8 @@ def check_out(out: Any, shape: Tuple[int, ...], dtype: np.dtype, argname: str = 
 
 
 def _contig_order(a: np.ndarray) -> Optional[str]:
+    if not a.flags.aligned:  # never handed to a kernel (e.g. a misaligned `out`)
+        return None
     if a.flags.c_contiguous:
         return "C"
     if a.flags.f_contiguous:
@@ -231,7 +235,7 @@ def _maxout(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend
     work = np.ascontiguousarray(arr if arr.dtype == work_dt else arr.astype(work_dt))
     y = None
     if out is not None and out.dtype == work.dtype and out.flags.c_contiguous \
-            and not np.may_share_memory(work, out):
+            and out.flags.aligned and not np.may_share_memory(work, out):
         y = out
     if y is None:
         y = np.empty(oshape, dtype=work.dtype)

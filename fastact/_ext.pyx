@@ -333,7 +333,7 @@ def fast_unary(int kid, object x, object out, double a, double b, double c, doub
     cdef char *xp
     cdef char *yp
     if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
-            or not cnp.PyArray_IS_C_CONTIGUOUS(xa):
+            or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa):
         return NotImplemented
     if out is None:
         ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
@@ -342,7 +342,8 @@ def fast_unary(int kid, object x, object out, double a, double b, double c, doub
             return NotImplemented
         ya = <cnp.ndarray>out
         if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya):
+                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya) \
+                or not cnp.PyArray_ISALIGNED(ya):
             return NotImplemented
         for i in range(nd):
             if cnp.PyArray_DIMS(ya)[i] != cnp.PyArray_DIMS(xa)[i]:
