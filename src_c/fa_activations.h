@@ -25,19 +25,6 @@ FA_INLINE double fa_mul_lim(double x, double s)
     return s == 0.0 ? copysign(0.0, x) : x * s;
 }
 
-/* The rounding error of a*b (a*b = p + lo exactly); 0 where a*b is huge. */
-FA_INLINE double fa_prod_lo(double a, double b, double p)
-{
-#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
-    double lo = __builtin_fma(a, b, -p);
-#else
-    const double split = 134217729.0; /* 2^27 + 1, Veltkamp */
-    double ta = a * split, ah = ta - (ta - a), al = a - ah;
-    double tb = b * split, bh = tb - (tb - b), bl = b - bh;
-    double lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
-#endif
-    return fabs(p) < 1e300 ? lo : 0.0;
-}
 
 /* exp(hi + lo) for |lo| << ulp(hi): the low part of a product is folded
  * into the reduced argument (used where float64 needs beta*x exactly). */

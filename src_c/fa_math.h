@@ -50,6 +50,20 @@
 FA_INLINE uint64_t fa_asu64(double x) { uint64_t u; memcpy(&u, &x, 8); return u; }
 FA_INLINE double fa_asf64(uint64_t u) { double x; memcpy(&x, &u, 8); return x; }
 
+/* The rounding error of a*b (a*b = p + lo exactly); 0 where a*b is huge. */
+FA_INLINE double fa_prod_lo(double a, double b, double p)
+{
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+    double lo = __builtin_fma(a, b, -p);
+#else
+    const double split = 134217729.0; /* 2^27 + 1, Veltkamp */
+    double ta = a * split, ah = ta - (ta - a), al = a - ah;
+    double tb = b * split, bh = tb - (tb - b), bl = b - bh;
+    double lo = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+#endif
+    return fabs(p) < 1e300 ? lo : 0.0;
+}
+
 /* NaN-preserving clamps (see rationale 3). */
 FA_INLINE double fa_min(double x, double hi) { return x > hi ? hi : x; }
 FA_INLINE double fa_max(double x, double lo) { return x < lo ? lo : x; }
@@ -194,21 +208,12 @@ FA_INLINE double fa_log1p01(double t, int lowp)
     double a = FA_FMA(two_s * z, p, big ? FA_LN2_LO : 0.0);
     if (!lowp) {
         /* float64: the quotient's rounding error (and the denominator's)
-         * would be ~1 ULP of the result; recover it (Dekker product, as
-         * fa_prod_lo does) and add it before the final rounding. */
+         * would be ~1 ULP of the result; recover it (fa_prod_lo) and add
+         * it before the final rounding. */
         double c = big ? 3.0 : 2.0;
         double dl = (c - den) + t;                    /* den + dl = t + c exactly */
         double ph = s * den;
-        double pe;
-#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
-        pe = __builtin_fma(s, den, -ph);
-#else
-        const double split = 134217729.0;
-        double ta = s * split, ah = ta - (ta - s), al = s - ah;
-        double tb = den * split, bh = tb - (tb - den), bl = den - bh;
-        pe = ((ah * bh - ph) + ah * bl + al * bh) + al * bl;
-#endif
-        double sl = (((num - ph) - pe) - s * dl) / den;
+        double sl = (((num - ph) - fa_prod_lo(s, den, ph)) - s * dl) / den;
         a = a + (sl + sl);
     }
     return (big ? FA_LN2_HI : 0.0) + (two_s + a);
@@ -255,16 +260,7 @@ FA_INLINE double fa_tanh(double x, int lowp)
         double dl = ((eh - (dh - b2)) + (2.0 - b2)) + el;
         double th = eh / dh;
         double ph = th * dh;
-        double pe;
-#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
-        pe = __builtin_fma(th, dh, -ph);
-#else
-        const double split = 134217729.0;
-        double ta = th * split, ah = ta - (ta - th), al = th - ah;
-        double tb = dh * split, bh = tb - (tb - dh), bl = dh - bh;
-        pe = ((ah * bh - ph) + ah * bl + al * bh) + al * bl;
-#endif
-        double corr = (((eh - ph) - pe) + (el - th * dl)) / dh;
+        double corr = (((eh - ph) - fa_prod_lo(th, dh, ph)) + (el - th * dl)) / dh;
         t = th + corr;
         t = a == a ? t : a;  /* NaN */
     }
