@@ -143,10 +143,11 @@ def _params(entry: Activation, values: Tuple[Any, ...]) -> Dict[str, Any]:
     return p
 
 
-def _elementwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend: str):
-    arr, work_dt, res_dt = as_input(x)
-    if out is not None:
-        out = check_out(out, arr.shape, res_dt)
+def _same_shape_buffers(arr: np.ndarray, work_dt: np.dtype, out: Optional[np.ndarray]):
+    """The kernel's buffers for a result of the input's shape: the input in
+    the compute dtype, contiguous (C or F as it comes; copied to C only if it
+    is neither), and `out` itself where the kernel may write there directly,
+    else a new array laid out like the input."""
     work = arr if arr.dtype == work_dt else arr.astype(work_dt)
     order = _contig_order(work)
     if order is None:
@@ -155,6 +156,14 @@ def _elementwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, ba
     y = _direct_target(work, out, order)
     if y is None:
         y = np.empty_like(work, order=order)
+    return work, y, order
+
+
+def _elementwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend: str):
+    arr, work_dt, res_dt = as_input(x)
+    if out is not None:
+        out = check_out(out, arr.shape, res_dt)
+    work, y, order = _same_shape_buffers(arr, work_dt, out)
     if backend == "c":
         kname, kparams = entry.kernel_call(params)
         _ext.unary(_KERNEL_ID[kname], work, y, *kparams, nthreads=_ext.effective_threads(),
@@ -262,14 +271,7 @@ def _rowwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backen
     axis = _axis(entry.name, params["axis"], arr.ndim)
     if out is not None:
         out = check_out(out, arr.shape, res_dt)
-    work = arr if arr.dtype == work_dt else arr.astype(work_dt)
-    order = _contig_order(work)
-    if order is None:
-        work = np.ascontiguousarray(work)
-        order = "C"
-    y = _direct_target(work, out, order)
-    if y is None:
-        y = np.empty_like(work, order=order)
+    work, y, order = _same_shape_buffers(arr, work_dt, out)
     if backend == "c":
         wc, yc, ax = (work, y, axis) if order == "C" else (work.T, y.T, work.ndim - 1 - axis)
         outer = int(np.prod(wc.shape[:ax], dtype=np.int64))
