@@ -194,23 +194,15 @@ cdef void _unary_f64(fa_unary_f64 f, const double *x, double *y, Py_ssize_t n,
         if s < e:
             f(x + s, y + s, e - s, p)
 
-def unary(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
-          double c=0.0, double d=0.0, int nthreads=1, Py_ssize_t min_chunk=32768):
-    """y = kernel[kid](x) over the flat buffers of x and y.
-
-    Contract (checked by _api): x and y have the same dtype (float32 or
-    float64), the same number of elements, and are contiguous in the same
-    order; y is writeable; x and y are identical or disjoint."""
+cdef object _run_unary(fa_unary_f32 f32, fa_unary_f64 f64, cnp.ndarray x, cnp.ndarray y,
+                       double a, double b, double c, double d, int nthreads, Py_ssize_t min_chunk):
+    """One elementwise kernel (forward or derivative) over x's flat buffer."""
     cdef fa_params p
     p.a = a; p.b = b; p.c = c; p.d = d
     cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
-    if kid < 0 or kid >= fa_n_unary:
-        raise ValueError(f"unknown kernel id {kid}")
     cdef int typ = cnp.PyArray_TYPE(x)
     cdef void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
-    cdef fa_unary_f32 f32 = _table.unary[kid].f32
-    cdef fa_unary_f64 f64 = _table.unary[kid].f64
     if typ == cnp.NPY_FLOAT32:
         with nogil:
             _unary_f32(f32, <const float *>xp, <float *>yp, n, &p, nthreads, min_chunk)
@@ -220,6 +212,18 @@ def unary(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
     else:
         raise TypeError("internal: kernel dtype must be float32 or float64")
     return y
+
+def unary(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
+          double c=0.0, double d=0.0, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """y = kernel[kid](x) over the flat buffers of x and y.
+
+    Contract (checked by _api): x and y have the same dtype (float32 or
+    float64), the same number of elements, and are contiguous in the same
+    order; y is writeable; x and y are identical or disjoint."""
+    if kid < 0 or kid >= fa_n_unary:
+        raise ValueError(f"unknown kernel id {kid}")
+    return _run_unary(_table.unary[kid].f32, _table.unary[kid].f64, x, y, a, b, c, d,
+                      nthreads, min_chunk)
 
 def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
                 Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
@@ -422,25 +426,10 @@ def fromy_kernel_names():
 def derivative(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
                double c=0.0, double d=0.0, int nthreads=1, Py_ssize_t min_chunk=32768):
     """y = f'(x) for unary kernel kid; same contract as `unary`."""
-    cdef fa_params p
-    p.a = a; p.b = b; p.c = c; p.d = d
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     if kid < 0 or kid >= fa_n_unary:
         raise ValueError(f"unknown kernel id {kid}")
-    cdef int typ = cnp.PyArray_TYPE(x)
-    cdef void *xp = cnp.PyArray_DATA(x)
-    cdef void *yp = cnp.PyArray_DATA(y)
-    cdef fa_unary_f32 f32 = _table.unary[kid].deriv_f32
-    cdef fa_unary_f64 f64 = _table.unary[kid].deriv_f64
-    if typ == cnp.NPY_FLOAT32:
-        with nogil:
-            _unary_f32(f32, <const float *>xp, <float *>yp, n, &p, nthreads, min_chunk)
-    elif typ == cnp.NPY_FLOAT64:
-        with nogil:
-            _unary_f64(f64, <const double *>xp, <double *>yp, n, &p, nthreads, min_chunk)
-    else:
-        raise TypeError("internal: kernel dtype must be float32 or float64")
-    return y
+    return _run_unary(_table.unary[kid].deriv_f32, _table.unary[kid].deriv_f64, x, y, a, b, c, d,
+                      nthreads, min_chunk)
 
 cdef void _binary_f32(fa_binary_f32 f, const float *g, const float *x, float *y, Py_ssize_t n,
                       const fa_params *p, int nthreads, Py_ssize_t min_chunk) noexcept nogil:
