@@ -5,6 +5,7 @@
  */
 #include "fa_kernels.h"
 #include "fa_activations.h"
+#include "fa_activations_f32.h"
 #include "fa_derivatives.h"
 
 #define FA_STR_(a) #a
@@ -21,16 +22,35 @@
 #endif
 
 /* x and y are either identical (in place) or disjoint: y[i] depends on x[i]
- * alone, so `restrict` is safe for the exact-alias case too. */
-#define FA_GEN_UNARY(name)                                                    \
+ * alone, so `restrict` is safe for the exact-alias case too (every kernel
+ * below).
+ *
+ * float32 through the double core, rounded once (FA_F32_VIA_DOUBLE_LIST) */
+#define FA_GEN_F32_VIA_DOUBLE(name)                                           \
     static void FA_SYM(fa_##name##_f32)(const float *FA_RESTRICT x,          \
                                         float *FA_RESTRICT y, fa_index n,     \
                                         const fa_params *p)                   \
     {                                                                         \
-        const fa_params P = {p->a, p->b, p->c, p->d};              \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)fa_core_##name((double)x[i], &P, 1);                \
-    }                                                                         \
+    }
+
+/* float32 in float lanes (FA_F32_NATIVE_LIST, fa_activations_f32.h) */
+#define FA_GEN_F32_NATIVE(name)                                               \
+    static void FA_SYM(fa_##name##_f32)(const float *FA_RESTRICT x,          \
+                                        float *FA_RESTRICT y, fa_index n,     \
+                                        const fa_params *p)                   \
+    {                                                                         \
+        const fa_params32 P = fa_params_to32(p);                              \
+        for (fa_index i = 0; i < n; i++)                                      \
+            y[i] = fa_core32_##name(x[i], &P);                                \
+    }
+
+FA_F32_VIA_DOUBLE_LIST(FA_GEN_F32_VIA_DOUBLE)
+FA_F32_NATIVE_LIST(FA_GEN_F32_NATIVE)
+
+#define FA_GEN_UNARY(name)                                                    \
     static void FA_SYM(fa_##name##_f64)(const double *FA_RESTRICT x,         \
                                         double *FA_RESTRICT y, fa_index n,    \
                                         const fa_params *p)                   \
