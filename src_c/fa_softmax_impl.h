@@ -27,13 +27,8 @@
 /* NaN-sticky max: a NaN v replaces b, and a NaN b stays. */
 #define FA_SM_MAX(b, v) ((((v) > (b)) | ((v) != (v))) & ((b) == (b)) ? (v) : (b))
 
-#define SM_T float
-#define SM_SUF f32
-#define SM_LOWP 1
-#include "fa_softmax_tmpl.h"
-#undef SM_T
-#undef SM_SUF
-#undef SM_LOWP
+/* float32: float lanes (fa_softmax_f32.h) */
+#include "fa_softmax_f32.h"
 
 #define SM_T double
 #define SM_SUF f64
