@@ -431,7 +431,8 @@ def build_functions(module: str, backend: Optional[str] = None) -> Dict[str, Any
 # then be None.  Other kinds: prelu_backward returns (grad_x, grad_weight)
 # (grad_x by the leaky_relu gradient kernels with per-channel slopes,
 # grad_weight summed in float64 by NumPy in bounded blocks); maxout_backward routes
-# grad_output to the first maximum of each group (NumPy, either backend).
+# grad_output to the first maximum of each group (_ext.maxout_backward;
+# the NumPy backend: _refmath.maxout_mask).
 # Kinds without a gradient yet (e.g. "rowwise") get no functions.
 
 from . import _refmath  # noqa: E402  (gradients only)
@@ -760,10 +761,24 @@ def _maxout_backward(entry, fname, g, x, pool, axis, out, backend):
     work_dt, res_dt = _work_dtype(np.promote_types(gres, xres), f"{fname}(): grad_output")
     if out is not None:
         out = check_out(out, xa.shape, res_dt, f"{fname}(): out")
+    if backend == "c":  # one pass, no temporaries (issue 9); x keeps its own compute dtype
+        xw = np.ascontiguousarray(xa.astype(xwork, copy=False))
+        gw = np.ascontiguousarray(ga.astype(work_dt, copy=False))
+        y = None
+        if out is not None and out.dtype == work_dt and out.flags.c_contiguous and out.flags.aligned \
+                and not np.may_share_memory(out, xw) and not np.may_share_memory(out, gw):
+            y = out
+        if y is None:
+            y = np.empty(xa.shape, dtype=work_dt)
+        outer = int(np.prod(xa.shape[:ax], dtype=np.int64))
+        inner = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
+        _ext.maxout_backward(xw, gw, y, outer, oshape[ax], pool, inner,
+                             nthreads=_threads_now(), min_chunk=entry.min_chunk)
+        return _finish(y, res_dt, out, False)
     mask = _refmath.maxout_mask(xa.astype(xwork), pool, ax) > 0
     grep = np.repeat(ga.astype(work_dt), pool, axis=ax)
     gx = np.where(mask, grep, np.zeros((), dtype=work_dt))  # not g * 0: g may be inf/NaN
-    return _finish(gx.astype(work_dt), res_dt, out, False)
+    return _finish(gx, res_dt, out, False)
 
 
 def _maxout_grad(entry, fname, x, pool, axis, out, backend):
