@@ -430,8 +430,9 @@ def build_functions(module: str, backend: Optional[str] = None) -> Dict[str, Any
 # activations in FA_FROM_Y_LIST (their _refmath.dy_<kernel> exists); x may
 # then be None.  Other kinds: prelu_backward returns (grad_x, grad_weight)
 # (grad_x by the leaky_relu gradient kernels with per-channel slopes,
-# grad_weight summed by NumPy in float64); maxout_backward routes
-# grad_output to the first maximum of each group (NumPy, either backend).
+# grad_weight summed in float64 by NumPy in bounded blocks); maxout_backward routes
+# grad_output to the first maximum of each group (_ext.maxout_backward;
+# the NumPy backend: _refmath.maxout_mask).
 # Kinds without a gradient yet (e.g. "rowwise") get no functions.
 
 from . import _refmath  # noqa: E402  (gradients only)
@@ -563,6 +564,93 @@ def _unary_grad(entry: Activation, fname: str, x: Any, params: Dict[str, Any], o
     return _finish(y, res_dt, out, arr.ndim == 0)
 
 
+# ------------------------------------------------------------------ parameter gradients
+# grad_weight (prelu) and d/dbeta (swish) are reductions over the whole
+# input.  Both backends compute them with the same NumPy code, in float64,
+# one bounded block at a time (issue 9: no whole-array float64 temporaries):
+# at most _BLOCK elements are widened into preallocated float64 scratch, each
+# block is reduced by NumPy, and the block results are added in block order.
+# Block boundaries depend only on the shape, so the result is bitwise
+# reproducible -- the same for any thread count and any memory layout of the
+# inputs, and the same in both backends.
+
+_BLOCK = 32768   # elements: 3 float64 scratch blocks + a bool block < 1 MiB
+
+
+def _c_blocks(a: np.ndarray, block: int = _BLOCK) -> Iterator[np.ndarray]:
+    """Views of `a` that tile it in C order, each of at most `block`
+    elements (or a single element), cut along leading axes only, at places
+    that depend only on a.shape."""
+    if a.size == 0:
+        return
+    if a.size <= block:
+        yield a
+        return
+    per = a.size // a.shape[0]
+    if per <= block:
+        k = block // per
+        for i in range(0, a.shape[0], k):
+            yield a[i:i + k]
+    else:
+        for i in range(a.shape[0]):
+            yield from _c_blocks(a[i], block)
+
+
+def _widen(buf: np.ndarray, piece: np.ndarray) -> np.ndarray:
+    """piece's values in float64, in the first piece.size entries of buf
+    (returned with piece's shape; C order whatever piece's layout)."""
+    v = buf[:piece.size].reshape(piece.shape)
+    np.copyto(v, piece, casting="unsafe")
+    return v
+
+
+def _prelu_weight_grad(g: np.ndarray, x: np.ndarray, outer: int, channels: int,
+                       inner: int) -> np.ndarray:
+    """grad_weight[c] = sum of g * x over x <= 0 (or NaN) in channel c of the
+    C-contiguous (outer, channels, inner) arrays g, x; float64, summed in
+    blocks of at most _BLOCK elements: whole (k, channels, inner) slabs, else
+    runs of channels of one outer index, else runs within one channel row."""
+    gw = np.zeros(channels)
+    if outer * channels * inner == 0:
+        return gw
+    g3 = g.reshape(outer, channels, inner)
+    x3 = x.reshape(outer, channels, inner)
+    n = min(_BLOCK, g3.size)
+    gb, xb, zb = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+
+    def contrib(gp, xp):
+        # where(x > 0, 0, g * x) in float64, in gb, without a masked store
+        # (slow on a random mask): AND the product's bits with 0 where x > 0
+        # (giving +0.0, as np.where) and with all ones elsewhere.
+        m = gp.size
+        gf, xf, keep, z = gb[:m], xb[:m], xb[:m].view(np.int64), zb[:m]
+        _widen(gf, gp)
+        _widen(xf, xp)
+        with np.errstate(all="ignore"):
+            np.greater(xf, 0.0, out=z)
+            np.multiply(gf, xf, out=gf)
+        np.copyto(keep, z)                 # xf is no longer needed
+        np.subtract(keep, 1, out=keep)     # x > 0: 0, else -1 (all bits set)
+        np.bitwise_and(gf.view(np.int64), keep, out=gf.view(np.int64))
+        return gf.reshape(gp.shape)
+
+    if channels * inner <= _BLOCK:
+        k = _BLOCK // (channels * inner)
+        for o in range(0, outer, k):
+            gw += np.sum(contrib(g3[o:o + k], x3[o:o + k]), axis=(0, 2))
+    elif inner <= _BLOCK:
+        m = _BLOCK // inner
+        for o in range(outer):
+            for c in range(0, channels, m):
+                gw[c:c + m] += np.sum(contrib(g3[o, c:c + m], x3[o, c:c + m]), axis=1)
+    else:
+        for o in range(outer):
+            for c in range(channels):
+                for i in range(0, inner, _BLOCK):
+                    gw[c] += np.sum(contrib(g3[o, c, i:i + _BLOCK], x3[o, c, i:i + _BLOCK]))
+    return gw
+
+
 def _prelu_weight(fname: str, weight: Any) -> Tuple[np.ndarray, Tuple[int, ...]]:
     try:
         w = np.asarray(weight)
@@ -632,18 +720,13 @@ def _prelu_backward(entry, fname, g, x, weight, axis, out, backend):
     # .reshape: np.ascontiguousarray turns a 0-d array into shape (1,)
     gw_, xw_ = (np.ascontiguousarray(a.astype(work_dt, copy=False)).reshape(xa.shape) for a in (ga, xa))
     gx = _prelu_kernel_grad(entry, gw_, xw_, w, ax, slopes, backend)
-    # grad_weight is summed in float64 by NumPy (pairwise, single-threaded):
-    # deterministic for any fastact thread count.
-    g64 = gw_.astype(np.float64)
-    x64 = xw_.astype(np.float64)
-    with np.errstate(all="ignore"):
-        contrib = np.where(x64 > 0, 0.0, g64 * x64)
     if ax is None:
-        gw = np.sum(contrib, dtype=np.float64)
+        gw = _prelu_weight_grad(gw_, xw_, 1, 1, xw_.size)[0]
         gw = np.float64(gw) if wshape == () else np.full(wshape, gw)
     else:
-        others = tuple(i for i in range(xa.ndim) if i != ax)
-        gw = np.sum(contrib, axis=others, dtype=np.float64)
+        outer = int(np.prod(xw_.shape[:ax], dtype=np.int64))
+        inner = int(np.prod(xw_.shape[ax + 1:], dtype=np.int64))
+        gw = _prelu_weight_grad(gw_, xw_, outer, w.size, inner)
     return _finish(gx, res_dt, out, xa.ndim == 0), gw
 
 
@@ -678,10 +761,24 @@ def _maxout_backward(entry, fname, g, x, pool, axis, out, backend):
     work_dt, res_dt = _work_dtype(np.promote_types(gres, xres), f"{fname}(): grad_output")
     if out is not None:
         out = check_out(out, xa.shape, res_dt, f"{fname}(): out")
+    if backend == "c":  # one pass, no temporaries (issue 9); x keeps its own compute dtype
+        xw = np.ascontiguousarray(xa.astype(xwork, copy=False))
+        gw = np.ascontiguousarray(ga.astype(work_dt, copy=False))
+        y = None
+        if out is not None and out.dtype == work_dt and out.flags.c_contiguous and out.flags.aligned \
+                and not np.may_share_memory(out, xw) and not np.may_share_memory(out, gw):
+            y = out
+        if y is None:
+            y = np.empty(xa.shape, dtype=work_dt)
+        outer = int(np.prod(xa.shape[:ax], dtype=np.int64))
+        inner = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
+        _ext.maxout_backward(xw, gw, y, outer, oshape[ax], pool, inner,
+                             nthreads=_threads_now(), min_chunk=entry.min_chunk)
+        return _finish(y, res_dt, out, False)
     mask = _refmath.maxout_mask(xa.astype(xwork), pool, ax) > 0
     grep = np.repeat(ga.astype(work_dt), pool, axis=ax)
     gx = np.where(mask, grep, np.zeros((), dtype=work_dt))  # not g * 0: g may be inf/NaN
-    return _finish(gx.astype(work_dt), res_dt, out, False)
+    return _finish(gx, res_dt, out, False)
 
 
 def _maxout_grad(entry, fname, x, pool, axis, out, backend):
@@ -695,13 +792,35 @@ def _maxout_grad(entry, fname, x, pool, axis, out, backend):
 
 def _swish_beta_grad(g: Any, x: Any, beta: float) -> float:
     """d/dbeta sum(g * swish(x; beta)) = sum(g x^2 s (1 - s)), s = sigmoid(beta x),
-    in float64 (pairwise NumPy sum: deterministic)."""
-    g64 = np.asarray(g).astype(np.float64)
-    x64 = np.asarray(x).astype(np.float64)
-    with np.errstate(all="ignore"):
-        ds = _refmath._dsig(beta * x64)
-        t = np.where(ds == 0, 0.0, g64 * (x64 * x64) * ds)
-    return float(np.sum(t, dtype=np.float64))
+    in float64: s (1 - s) as _refmath._dsig, terms where it underflows to 0
+    are 0 (not inf * 0); NumPy sums each _c_blocks block, the block sums
+    are added in order (deterministic, see _BLOCK)."""
+    ga = np.asarray(g)
+    xa = np.asarray(x)
+    n = min(_BLOCK, xa.size)
+    xb, tb, gb, zb = np.empty(n), np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    total = 0.0
+    for gp, xp in zip(_c_blocks(ga), _c_blocks(xa)):
+        m = xp.size
+        t, d, z = tb[:m], gb[:m], zb[:m]
+        with np.errstate(all="ignore"):
+            x64 = _widen(xb, xp).reshape(-1)
+            np.multiply(x64, beta, out=t)     # _dsig(beta x): e = exp(-|beta x|),
+            np.abs(t, out=t)
+            np.negative(t, out=t)
+            np.exp(t, out=t)
+            np.add(t, 1.0, out=d)             # ds = e / ((1 + e) (1 + e))
+            np.multiply(d, d, out=d)
+            np.divide(t, d, out=t)
+            np.equal(t, 0.0, out=z)
+            g64 = _widen(gb, gp).reshape(-1)  # (d is free again)
+            np.multiply(x64, x64, out=x64)    # g (x x) ds
+            np.multiply(g64, x64, out=g64)
+            np.multiply(g64, t, out=g64)
+            if z.any():                       # rare: |beta x| > ~745
+                np.copyto(g64, 0.0, where=z)
+        total += float(np.sum(g64, dtype=np.float64))
+    return total
 
 
 def _resolve_backend(backend: Optional[str]) -> str:

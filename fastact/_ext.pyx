@@ -300,6 +300,90 @@ def maxout(cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t groups,
                     _table.maxout_f64(<const double *>xp, <double *>yp, s, e, groups, pool, inner)
     return y
 
+ctypedef fused _xreal:
+    float
+    double
+
+ctypedef fused _greal:
+    float
+    double
+
+cdef void _maxout_route(const _xreal *x, const _greal *g, _greal *y, Py_ssize_t r0,
+                        Py_ssize_t r1, Py_ssize_t pool, Py_ssize_t inner) noexcept nogil:
+    # Output rows r0..r1 (r = o * groups + group): y[r, k, i] = g[r, i] at the
+    # first maximum k of x[r, :, i] (the first NaN if there is one, as the
+    # forward's max), else +0.
+    cdef Py_ssize_t r, i, k, bk
+    cdef const _xreal *xr
+    cdef const _greal *gr
+    cdef _greal *yr
+    cdef _xreal best, v
+    for r in range(r0, r1):
+        xr = x + r * pool * inner
+        yr = y + r * pool * inner
+        gr = g + r * inner
+        for i in range(inner):
+            best = xr[i]
+            bk = 0
+            if best == best:
+                for k in range(1, pool):
+                    v = xr[k * inner + i]
+                    if v != v:
+                        bk = k
+                        break
+                    if v > best:
+                        best = v
+                        bk = k
+            for k in range(pool):
+                yr[k * inner + i] = 0
+            yr[bk * inner + i] = gr[i]
+
+def maxout_backward(cnp.ndarray x, cnp.ndarray g, cnp.ndarray y, Py_ssize_t outer,
+                    Py_ssize_t groups, Py_ssize_t pool, Py_ssize_t inner, int nthreads=1,
+                    Py_ssize_t min_chunk=32768):
+    """Route g (C-contiguous (outer, groups, inner)) to the first maximum of
+    each group of x (C-contiguous (outer, groups*pool, inner)) into y (x's
+    shape, g's dtype, C-contiguous, disjoint from x and g); zeros elsewhere.
+    x and g may differ in dtype (float32/float64 each).  Every element is
+    independent: bitwise the same for any thread count."""
+    cdef Py_ssize_t rows = outer * groups
+    cdef int xt = cnp.PyArray_TYPE(x)
+    cdef int gt = cnp.PyArray_TYPE(g)
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *gp = cnp.PyArray_DATA(g)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef int nc = _nchunks(rows * pool * inner, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    cdef bint x32 = xt == cnp.NPY_FLOAT32
+    cdef bint g32 = gt == cnp.NPY_FLOAT32
+    if (xt != cnp.NPY_FLOAT32 and xt != cnp.NPY_FLOAT64) or (gt != cnp.NPY_FLOAT32 and gt != cnp.NPY_FLOAT64) \
+            or cnp.PyArray_TYPE(y) != gt:
+        raise TypeError("internal: x, g must be float32/float64 and y of g's dtype")
+    if cnp.PyArray_SIZE(x) != rows * pool * inner or cnp.PyArray_SIZE(y) != rows * pool * inner \
+            or cnp.PyArray_SIZE(g) != rows * inner:
+        raise ValueError("internal: maxout_backward sizes do not match the geometry")
+    if rows == 0 or inner == 0 or pool == 0:
+        return y
+    if nc > rows:
+        nc = <int>rows
+    ch = (rows + nc - 1) // nc
+    with nogil:
+        for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
+            s = c * ch
+            e = s + ch
+            if e > rows:
+                e = rows
+            if s < e:
+                if x32 and g32:
+                    _maxout_route(<const float *>xp, <const float *>gp, <float *>yp, s, e, pool, inner)
+                elif x32:
+                    _maxout_route(<const float *>xp, <const double *>gp, <double *>yp, s, e, pool, inner)
+                elif g32:
+                    _maxout_route(<const double *>xp, <const float *>gp, <float *>yp, s, e, pool, inner)
+                else:
+                    _maxout_route(<const double *>xp, <const double *>gp, <double *>yp, s, e, pool, inner)
+    return y
+
 # ---------------------------------------------------------------- fast path
 # The common call -- a C-contiguous float32/float64 array, default
 # parameters, out=None or a matching C-contiguous array -- is checked and run
