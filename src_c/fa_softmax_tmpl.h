@@ -290,6 +290,140 @@ static void FA_SYM(SM_CAT(fa_softmax, SM_SUF))(const SM_T *x, SM_T *y, fa_index 
     }
 }
 
+/* ---------------------------------------------------------------- backward
+ * Issue 4: the vector-Jacobian products from the forward output y and the
+ * incoming gradient g, along the same (outer, n, inner) units as the
+ * forward (op as the forward: 0 softmax, 1 log_softmax, 2 softmin):
+ *   softmax  gx = y (g - S),   S = sum(g y)      softmin: gx = -y (g - S)
+ *   log_softmax  gx = g - exp(y) S,   S = sum(g)
+ * S is summed in double lanes in a fixed order by one thread (float32
+ * products g*y are exact in double; float64 adds each product's rounding
+ * error, fa_prod_lo, and each addition's, TwoSum, into a compensation
+ * lane).  Then one pass writes gx; o may be g or y (same element read
+ * before it is written). */
+
+/* s += g*y (logsm: s += g) with the float64 compensation in q. */
+#define SMB_ACC(s, q, gv, yv, logsm)                                         \
+    do {                                                                      \
+        double t_ = (logsm) ? (gv) : (gv) * (yv);                             \
+        if (SM_LOWP) {                                                        \
+            (s) += t_;                                                        \
+        } else {                                                              \
+            double lo_ = (logsm) ? 0.0 : fa_prod_lo((gv), (yv), t_);          \
+            double u_ = (s) + t_, b_ = u_ - (s);                              \
+            (q) += (((s) - (u_ - b_)) + (t_ - b_)) + lo_;                     \
+            (s) = u_;                                                         \
+        }                                                                     \
+    } while (0)
+
+FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
+                                  double sg, int logsm)
+{
+    double s[FA_SMW], q[FA_SMW];
+    for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; }
+    fa_index full = n - n % FA_SMW;
+    for (fa_index i = 0; i < full; i += FA_SMW) {
+#pragma omp simd
+        for (int j = 0; j < FA_SMW; j++) {
+            double gv = (double)g[i + j], yv = (double)y[i + j];
+            SMB_ACC(s[j], q[j], gv, yv, logsm);
+        }
+    }
+    for (fa_index i = full; i < n; i++) {
+        double gv = (double)g[i], yv = (double)y[i];
+        SMB_ACC(s[0], q[0], gv, yv, logsm);
+    }
+    double S = 0.0, C = 0.0;
+    for (int j = 0; j < FA_SMW; j++) {  /* lanes combined with TwoSum, in order */
+        double t = S + s[j];
+        double bb = t - S;
+        C += ((S - (t - bb)) + (s[j] - bb)) + q[j];
+        S = t;
+    }
+    C = fabs(S) < INFINITY ? C : 0.0;   /* an overflowed sum: no NaN from its error terms */
+    if (logsm) {
+        double tot = S + C;
+#pragma omp simd
+        for (fa_index i = 0; i < n; i++)
+            o[i] = (SM_T)((double)g[i] - fa_exp((double)y[i], 0) * tot);
+    } else {
+#pragma omp simd
+        for (fa_index i = 0; i < n; i++)
+            o[i] = (SM_T)(sg * ((double)y[i] * (((double)g[i] - S) - C)));
+    }
+}
+
+static void SM_FN(fa_smb_row)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n, double sg, int logsm)
+{
+    if (logsm)   /* constant logsm: each variant compiled without the other's branches */
+        SM_FN(fa_smb_row_)(g, y, o, n, sg, 1);
+    else
+        SM_FN(fa_smb_row_)(g, y, o, n, sg, 0);
+}
+
+FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
+                                   fa_index inner, fa_index w, double sg, int logsm)
+{
+    double s[FA_SOFTMAX_LANES], q[FA_SOFTMAX_LANES];
+    for (fa_index j = 0; j < w; j++) { s[j] = 0.0; q[j] = 0.0; }
+    for (fa_index k = 0; k < n; k++) {
+        const SM_T *gk = g + k * inner, *yk = y + k * inner;
+#pragma omp simd
+        for (fa_index j = 0; j < w; j++) {
+            double gv = (double)gk[j], yv = (double)yk[j];
+            SMB_ACC(s[j], q[j], gv, yv, logsm);
+        }
+    }
+    for (fa_index j = 0; j < w; j++) {
+        q[j] = fabs(s[j]) < INFINITY ? q[j] : 0.0;
+        if (logsm) { s[j] += q[j]; q[j] = 0.0; }
+    }
+    for (fa_index k = 0; k < n; k++) {
+        const SM_T *gk = g + k * inner, *yk = y + k * inner;
+        SM_T *ok = o + k * inner;
+        if (logsm) {
+#pragma omp simd
+            for (fa_index j = 0; j < w; j++)
+                ok[j] = (SM_T)((double)gk[j] - fa_exp((double)yk[j], 0) * s[j]);
+        } else {
+#pragma omp simd
+            for (fa_index j = 0; j < w; j++)
+                ok[j] = (SM_T)(sg * ((double)yk[j] * (((double)gk[j] - s[j]) - q[j])));
+        }
+    }
+}
+
+static void SM_FN(fa_smb_cols)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
+                               fa_index inner, fa_index w, double sg, int logsm)
+{
+    if (logsm)
+        SM_FN(fa_smb_cols_)(g, y, o, n, inner, w, sg, 1);
+    else
+        SM_FN(fa_smb_cols_)(g, y, o, n, inner, w, sg, 0);
+}
+
+#undef SMB_ACC
+
+static void FA_SYM(SM_CAT(fa_softmax_bwd, SM_SUF))(const SM_T *g, const SM_T *y, SM_T *o,
+                                                   fa_index u0, fa_index u1, fa_index n,
+                                                   fa_index inner, int op)
+{
+    double sg = op >= 2 ? -1.0 : 1.0;
+    int logsm = op & 1;
+    if (inner == 1) {
+        for (fa_index r = u0; r < u1; r++)
+            SM_FN(fa_smb_row)(g + r * n, y + r * n, o + r * n, n, sg, logsm);
+        return;
+    }
+    fa_index nb = (inner + FA_SOFTMAX_LANES - 1) / FA_SOFTMAX_LANES;
+    for (fa_index u = u0; u < u1; u++) {
+        fa_index ob = u / nb, j0 = (u % nb) * FA_SOFTMAX_LANES;
+        fa_index w = inner - j0 < FA_SOFTMAX_LANES ? inner - j0 : FA_SOFTMAX_LANES;
+        fa_index off = ob * n * inner + j0;
+        SM_FN(fa_smb_cols)(g + off, y + off, o + off, n, inner, w, sg, logsm);
+    }
+}
+
 #undef SM_FN
 #undef SM_CAT
 #undef SM_CAT_
