@@ -468,3 +468,29 @@ def log_softmax(x, axis=-1):
 
 def softmin(x, axis=-1):
     return softmax(-x, axis)
+
+
+# Backward of the softmax family from the forward output y (issue 4):
+# vjp_<name>(g, y, axis) = the vector-Jacobian product g^T J at y.  The
+# products and the row sums are formed in long double (x86: 64-bit mantissa,
+# ~2000x finer than float64; NumPy's pairwise sum), so the only float64
+# rounding is the final one -- the cancellation in g - sum is the problem's
+# own conditioning, not this formula's.
+
+def vjp_softmax(g, y, axis=-1):
+    gl, yl = _wide(g), _wide(y)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = np.sum(gl * yl, axis=axis, keepdims=True)
+        return np.asarray(yl * (gl - s), dtype=np.float64)
+
+
+def vjp_log_softmax(g, y, axis=-1):
+    gl, yl = _wide(g), _wide(y)
+    with np.errstate(invalid="ignore", over="ignore"):
+        s = np.sum(gl, axis=axis, keepdims=True)
+        return np.asarray(gl - np.exp(yl) * s, dtype=np.float64)
+
+
+def vjp_softmin(g, y, axis=-1):
+    # softmin(x) = softmax(-x): the chain rule flips the sign
+    return -vjp_softmax(g, y, axis)
