@@ -734,8 +734,8 @@ def _rowwise_backward(entry: Activation, fname: str, g: Any, yf: Any, axis: Any,
             gc, yc, rc, a = gw, yw, res, ax
         else:  # an F array is the C-contiguous transpose
             gc, yc, rc, a = gw.T, yw.T, res.T, yw.ndim - 1 - ax
-        outer = int(np.prod(yc.shape[:a], dtype=np.int64))
-        inner = int(np.prod(yc.shape[a + 1:], dtype=np.int64))
+        outer = math.prod(yc.shape[:a])  # Python ints: a few us less than np.prod per call
+        inner = math.prod(yc.shape[a + 1:])
         _ext.softmax_backward(_ROWWISE_OP[entry.name], gc, yc, rc, outer, yc.shape[a], inner,
                               nthreads=_threads_now(), min_chunk=entry.min_chunk)
     else:

@@ -322,23 +322,34 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     double s[FA_SMW], q[FA_SMW];
     for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; }
     fa_index full = n - n % FA_SMW;
-    for (fa_index i = 0; i < full; i += FA_SMW) {
+    double S = 0.0, C = 0.0;   /* the row sum and (float64) its compensation */
+    if (SM_LOWP) {
+        /* float32: the products are exact in double, and a plain double sum
+         * is accurate to n eps64 of sum|g y|, far below float32's resolution;
+         * the compiler's vector lanes (a fixed order for a given ISA, and
+         * one thread per row) instead of the 16 named lanes, which the
+         * vectoriser keeps in memory across the loop */
+#pragma omp simd reduction(+:S)
+        for (fa_index i = 0; i < n; i++)
+            S += logsm ? (double)g[i] : (double)g[i] * (double)y[i];
+    } else {
+        for (fa_index i = 0; i < full; i += FA_SMW) {
 #pragma omp simd
-        for (int j = 0; j < FA_SMW; j++) {
-            double gv = (double)g[i + j], yv = (double)y[i + j];
-            SMB_ACC(s[j], q[j], gv, yv, logsm);
+            for (int j = 0; j < FA_SMW; j++) {
+                double gv = (double)g[i + j], yv = (double)y[i + j];
+                SMB_ACC(s[j], q[j], gv, yv, logsm);
+            }
         }
-    }
-    for (fa_index i = full; i < n; i++) {
-        double gv = (double)g[i], yv = (double)y[i];
-        SMB_ACC(s[0], q[0], gv, yv, logsm);
-    }
-    double S = 0.0, C = 0.0;
-    for (int j = 0; j < FA_SMW; j++) {  /* lanes combined with TwoSum, in order */
-        double t = S + s[j];
-        double bb = t - S;
-        C += ((S - (t - bb)) + (s[j] - bb)) + q[j];
-        S = t;
+        for (fa_index i = full; i < n; i++) {
+            double gv = (double)g[i], yv = (double)y[i];
+            SMB_ACC(s[0], q[0], gv, yv, logsm);
+        }
+        for (int j = 0; j < FA_SMW; j++) {  /* lanes combined with TwoSum, in order */
+            double t = S + s[j];
+            double bb = t - S;
+            C += ((S - (t - bb)) + (s[j] - bb)) + q[j];
+            S = t;
+        }
     }
     C = fabs(S) < INFINITY ? C : 0.0;   /* an overflowed sum: no NaN from its error terms */
     if (logsm) {
@@ -346,10 +357,14 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
 #pragma omp simd
         for (fa_index i = 0; i < n; i++)
             o[i] = (SM_T)((double)g[i] - fa_exp((double)y[i], 0) * tot);
-    } else {
+    } else if (sg > 0) {
 #pragma omp simd
         for (fa_index i = 0; i < n; i++)
-            o[i] = (SM_T)(sg * ((double)y[i] * (((double)g[i] - S) - C)));
+            o[i] = (SM_T)((double)y[i] * (((double)g[i] - S) - C));
+    } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
+#pragma omp simd
+        for (fa_index i = 0; i < n; i++)
+            o[i] = (SM_T)((double)y[i] * ((S - (double)g[i]) + C));
     }
 }
 
