@@ -300,7 +300,9 @@ static void FA_SYM(SM_CAT(fa_softmax, SM_SUF))(const SM_T *x, SM_T *y, fa_index 
  * products g*y are exact in double; float64 adds each product's rounding
  * error, fa_prod_lo, and each addition's, TwoSum, into a compensation
  * lane).  Then one pass writes gx; o may be g or y (same element read
- * before it is written). */
+ * before it is written).  float32 softmax/softmin with FMA write in float
+ * lanes from S split into two floats (see fa_smb_row_); everything else in
+ * double. */
 
 /* s += g*y (logsm: s += g) with the float64 compensation in q. */
 #define SMB_ACC(s, q, gv, yv, logsm)                                         \
@@ -323,15 +325,19 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; }
     fa_index full = n - n % FA_SMW;
     double S = 0.0, C = 0.0;   /* the row sum and (float64) its compensation */
+    double gm = 0.0;           /* float32: max |g|, for the float write loop's range */
     if (SM_LOWP) {
         /* float32: the products are exact in double, and a plain double sum
          * is accurate to n eps64 of sum|g y|, far below float32's resolution;
          * the compiler's vector lanes (a fixed order for a given ISA, and
          * one thread per row) instead of the 16 named lanes, which the
          * vectoriser keeps in memory across the loop */
-#pragma omp simd reduction(+:S)
-        for (fa_index i = 0; i < n; i++)
-            S += logsm ? (double)g[i] : (double)g[i] * (double)y[i];
+#pragma omp simd reduction(+:S) reduction(max:gm)
+        for (fa_index i = 0; i < n; i++) {
+            double gv = (double)g[i];
+            S += logsm ? gv : gv * (double)y[i];
+            gm = fabs(gv) > gm ? fabs(gv) : gm;   /* NaN g: S is NaN anyway */
+        }
     } else {
         for (fa_index i = 0; i < full; i += FA_SMW) {
 #pragma omp simd
@@ -358,13 +364,48 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
         for (fa_index i = 0; i < n; i++)
             o[i] = (SM_T)((double)g[i] - fa_exp((double)y[i], 0) * tot);
     } else if (sg > 0) {
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+        if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
+            /* float32 with FMA: y (g - S) in float lanes, twice as wide as
+             * double ones and without the conversions that bound the double
+             * loop: S = sh + sl (floats), g - sh = dh + dl exactly (TwoSum,
+             * Sterbenz where it cancels), then fma(y, dh, y (dl - sl)): one
+             * rounding of y d and a second-order term.  Rows where float
+             * cannot split S into sh + sl (NaN, huge, tiny) or g - sh could
+             * overflow (|S| + max|g| >= 1e38) take the double loop. */
+            float sh = (float)S, sl = (float)(S - (double)sh);
 #pragma omp simd
-        for (fa_index i = 0; i < n; i++)
-            o[i] = (SM_T)((double)y[i] * (((double)g[i] - S) - C));
+            for (fa_index i = 0; i < n; i++) {
+                float gv = (float)g[i], yv = (float)y[i];
+                float dh = gv - sh, bb = dh - gv;
+                float dl = ((gv - (dh - bb)) + (-sh - bb)) - sl;
+                o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
+            }
+        } else
+#endif
+        {
+#pragma omp simd
+            for (fa_index i = 0; i < n; i++)
+                o[i] = (SM_T)((double)y[i] * (((double)g[i] - S) - C));
+        }
     } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+        if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
+            float sh = (float)S, sl = (float)(S - (double)sh);
 #pragma omp simd
-        for (fa_index i = 0; i < n; i++)
-            o[i] = (SM_T)((double)y[i] * ((S - (double)g[i]) + C));
+            for (fa_index i = 0; i < n; i++) {
+                float gv = (float)g[i], yv = (float)y[i];
+                float dh = sh - gv, bb = dh - sh;
+                float dl = ((sh - (dh - bb)) + (-gv - bb)) + sl;
+                o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
+            }
+        } else
+#endif
+        {
+#pragma omp simd
+            for (fa_index i = 0; i < n; i++)
+                o[i] = (SM_T)((double)y[i] * ((S - (double)g[i]) + C));
+        }
     }
 }
 

@@ -8,7 +8,8 @@ Tolerances (derived, not tuned):
   (log_softmax: sum(g)) in double lanes -- float32: the products are exact
   in double, each addition <= eps64 of sum|g y| -- or compensated (float64:
   S + comp within ~n eps64^2 sum|g y|).  softmax/softmin: d = (g - S) - comp
-  and y d, so float32 is within 1 ulp (its one rounding from double) plus
+  and y d (float32 with FMA: in float from S = sh + sl, TwoSum for g - sh
+  and one fma, so one rounding too), so float32 is within 1 ulp plus
   eps64 |y| (2 |g| + (2 + n) sum|g y|), float64 within 2 ulp (the two
   roundings of d, one of y d, Sterbenz making g - S exact where it cancels)
   plus eps64 |y| n eps64 sum|g y|.  log_softmax: exp(y) (1 ulp) times S,
@@ -162,6 +163,24 @@ def test_special_values():
         np.testing.assert_array_equal(mod.log_softmax_backward(gl, yl), [[1.0 - 6.0, 2.0, 3.0]])
         out = mod.softmax_backward(np.array([[1.0, np.nan, 0.0]]), np.array([[0.2, 0.3, 0.5]]))
         assert np.all(np.isnan(out))  # a NaN in g poisons its row's sum
+
+
+@pytest.mark.parametrize("scale", [1e-36, 1e-30, 1e-20, 1e20, 1e37, 3e38])
+@pytest.mark.parametrize("name", NAMES)
+def test_extreme_scales(name, scale):
+    """grad_output near float32's range ends: the float32 kernels' float write
+    loop must hand such rows (|sum| + max|g| near the overflow threshold, or a
+    sum too small to split into two floats) to the double loop."""
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        g = (rng.uniform(-1, 1, (8, 100)) * scale).astype(np.float32)
+        y = fwd(name)(rng.standard_normal((8, 100)).astype(np.float32) * 3)
+        for axis in (-1, 0):
+            with np.errstate(over="ignore", invalid="ignore"):
+                got = bwd(name)(g, y, axis=axis)
+                exp = bwd(name, ref)(g, y, axis=axis)
+            np.testing.assert_array_equal(np.isnan(got), np.isnan(exp))
+            assert_vjp_close(name, got, exp, g, y, axis, what=f"{name} x{scale:g}")
 
 
 @pytest.mark.parametrize("isa", [i for i in ("baseline", "avx2", "avx512") if _api._ext.isa_supported(i)])
