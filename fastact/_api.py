@@ -433,7 +433,10 @@ def build_functions(module: str, backend: Optional[str] = None) -> Dict[str, Any
 # grad_weight summed in float64 by NumPy in bounded blocks); maxout_backward routes
 # grad_output to the first maximum of each group (_ext.maxout_backward;
 # the NumPy backend: _refmath.maxout_mask).
-# Kinds without a gradient yet (e.g. "rowwise") get no functions.
+# The softmax family (kind "rowwise") has a Jacobian, not a derivative per
+# element, so it gets only <name>_backward(grad_output, y, axis=-1, *,
+# out=None, backend=None) from the forward output y (the registry's `vjp`
+# formula; one fused C kernel, _ext.softmax_backward) and no <name>_grad.
 
 from . import _refmath  # noqa: E402  (gradients only)
 
@@ -442,7 +445,8 @@ try:
 except AttributeError:  # pragma: no cover - an extension built before issue 4
     _FROMY_ID = {}
 
-GRAD_KINDS = ("unary", "prelu", "maxout")
+GRAD_KINDS = ("unary", "prelu", "maxout")       # <name>_backward and <name>_grad
+BACKWARD_KINDS = GRAD_KINDS + ("rowwise",)     # <name>_backward
 # Parameters whose gradient <name>_backward can also return (`<param>_grad=True`).
 PARAM_GRADS = {"swish": ("beta",)}
 
@@ -831,9 +835,39 @@ def _resolve_backend(backend: Optional[str]) -> str:
     return backend
 
 
+def _rowwise_backward(entry: Activation, fname: str, g: Any, yf: Any, axis: Any, out: Any,
+                      backend: str):
+    """softmax family backward from the forward output: the layout rules of
+    the forward (_rowwise: C or F order used as it is, a non-last axis as
+    (outer, n, inner) without a transpose) for the pair (g, y)."""
+    ga, ya, work_dt, res_dt = _pair(fname, g, yf, "y")
+    ax = _axis(fname, axis, ya.ndim)
+    if out is not None:
+        out = check_out(out, ya.shape, res_dt, f"{fname}(): out")
+    (gw, yw), order = _lay_out(work_dt, ga, ya)
+    res = _direct_target2((gw, yw), out, order)
+    if res is None:
+        res = np.empty_like(yw, order=order)
+    if backend == "c":
+        if order == "C":
+            gc, yc, rc, a = gw, yw, res, ax
+        else:  # an F array is the C-contiguous transpose
+            gc, yc, rc, a = gw.T, yw.T, res.T, yw.ndim - 1 - ax
+        outer = math.prod(yc.shape[:a])  # Python ints: a few us less than np.prod per call
+        inner = math.prod(yc.shape[a + 1:])
+        _ext.softmax_backward(_ROWWISE_OP[entry.name], gc, yc, rc, outer, yc.shape[a], inner,
+                              nthreads=_threads_now(), min_chunk=entry.min_chunk)
+    else:
+        res[...] = getattr(_refmath, "vjp_" + entry.name)(gw.astype(np.float64),
+                                                           yw.astype(np.float64), axis=ax)
+    return _finish(res, res_dt, out, False)
+
+
 def backward_call(entry: Activation, fname: str, g: Any, x: Any, values: Tuple[Any, ...],
                   y: Any, out: Any, backend: Optional[str], param_grads: Tuple[bool, ...] = ()):
     backend = _resolve_backend(backend)
+    if entry.kind == "rowwise":
+        return _rowwise_backward(entry, fname, g, y, values[0], out, backend)
     if entry.kind == "prelu":
         weight, axis = values
         return _prelu_backward(entry, fname, g, x, weight, axis, out, backend)
@@ -866,6 +900,14 @@ def grad_call(entry: Activation, fname: str, x: Any, values: Tuple[Any, ...], ou
 
 
 def _grad_doc(entry: Activation, what: str) -> str:
+    if entry.kind == "rowwise":
+        return "\n".join([
+            f"Backward pass of {entry.name} from its output y: the vector-Jacobian product.", "",
+            f"    f(x) = {entry.formula}", f"    J = {entry.derivative}",
+            f"    grad_x = {entry.vjp}   (g = grad_output, y = {entry.name}(x, axis))", "",
+            "grad_output and y must have the same shape; the result has y's shape.",
+            "Each row's sum is formed in double (float32) or compensated (float64), by one",
+            "thread in a fixed order: the result does not depend on the thread count."])
     head = {"backward": f"Backward pass of {entry.name}: grad_output * f'(x).",
             "grad": f"The derivative of {entry.name}: f'(x)."}[what]
     lines = [head, "", f"    f(x) = {entry.formula}", f"    f'(x) = {entry.derivative}", ""]
@@ -892,9 +934,11 @@ def _grad_signature(entry: Activation) -> str:
 def make_gradient_functions(entry: Activation, module: str, backend: Optional[str] = None,
                             alias: Optional[str] = None) -> Dict[str, Any]:
     """{<name>_backward, <name>_grad} for `entry` (named after `alias` if given)."""
-    if entry.kind not in GRAD_KINDS:
+    if entry.kind not in BACKWARD_KINDS:
         return {}
     base = alias or entry.name
+    if entry.kind == "rowwise":
+        return _make_rowwise_backward(entry, module, backend, base)
     sig = _grad_signature(entry)
     sig = f", {sig}" if sig else ""
     names = ", ".join(p.name for p in entry.params)
@@ -920,6 +964,23 @@ def make_gradient_functions(entry: Activation, module: str, backend: Optional[st
         fn.__qualname__ = f"{base}_{what}"
         fns[fn.__name__] = fn
     return fns
+
+
+def _make_rowwise_backward(entry: Activation, module: str, backend: Optional[str],
+                           base: str) -> Dict[str, Any]:
+    """{<name>_backward} for a softmax-family entry: from the output y."""
+    assert entry.vjp, f"rowwise entry {entry.name} needs its vjp formula"
+    src = (f"def {base}_backward(grad_output, y, axis=axis_default, *, out=None, backend={backend!r}):\n"
+           f"    return _bcall(_entry, {base + '_backward'!r}, grad_output, None, (axis,), y, out,"
+           f" backend)\n")
+    ns: Dict[str, Any] = {"_bcall": backward_call, "_entry": entry}
+    ns.update({f"{p.name}_default": p.default for p in entry.params})
+    exec(compile(src, f"<fastact.{base}_backward>", "exec"), ns)
+    fn = ns[f"{base}_backward"]
+    fn.__doc__ = _grad_doc(entry, "backward")
+    fn.__module__ = module
+    fn.__qualname__ = f"{base}_backward"
+    return {fn.__name__: fn}
 
 
 def build_gradient_functions(module: str, backend: Optional[str] = None) -> Dict[str, Any]:

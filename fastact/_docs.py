@@ -194,6 +194,9 @@ def example_calls(e) -> List[Tuple[str, str]]:
     if e.kind == "unary":
         calls += [(f"fastact.{n}_grad(x)", "grad"),
                   (f"fastact.{n}_backward(np.full(5, 0.5), x)", "backward")]
+    if e.kind == "rowwise":  # from the forward output y; a one-hot grad_output
+        calls += [(f"fastact.{n}_backward(np.array([0.0, 0.0, 0.0, 0.0, 1.0]), fastact.{n}(x))",
+                   "backward")]
     return calls
 
 
@@ -288,7 +291,12 @@ True""",
 
 def _grad_params_section(e) -> str:
     lines = ["", "Parameters", "----------"]
-    lines.append("x : array_like (float32/float64 native; float16 via float32; integers -> float64)")
+    if e.kind == "rowwise":
+        lines += ["grad_output : array_like, y's shape",
+                  "y : array_like, the forward output (float32/float64 native; float16 via float32;",
+                  "    integers -> float64; grad_output and y mixed -> promoted)"]
+    else:
+        lines.append("x : array_like (float32/float64 native; float16 via float32; integers -> float64)")
     for p in e.params:
         lines.append(f"{p.name} : {p.kind}" + (f", default {p.default!r}" if e.kind != "prelu" or p.name != "weight" else ""))
     lines.append("out : ndarray, optional; backend : {'c', 'numpy'}, optional")

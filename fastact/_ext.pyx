@@ -38,6 +38,10 @@ cdef extern from "fa_kernels.h" nogil:
     ctypedef void (*fa_softmax_f64)(const double *x, double *y, fa_index u0, fa_index u1,
                                     fa_index n, fa_index inner, int op) noexcept nogil
     enum: FA_SOFTMAX_LANES
+    ctypedef void (*fa_softmax_bwd_f32)(const float *g, const float *y, float *o, fa_index u0,
+                                        fa_index u1, fa_index n, fa_index inner, int op) noexcept nogil
+    ctypedef void (*fa_softmax_bwd_f64)(const double *g, const double *y, double *o, fa_index u0,
+                                        fa_index u1, fa_index n, fa_index inner, int op) noexcept nogil
     ctypedef void (*fa_binary_f32)(const float *g, const float *x, float *y, fa_index n,
                                    const fa_params *p) noexcept nogil
     ctypedef void (*fa_binary_f64)(const double *g, const double *x, double *y, fa_index n,
@@ -68,6 +72,8 @@ cdef extern from "fa_kernels.h" nogil:
         const fa_fromy_entry *fromy
         fa_perchan_f32 prelu_f32
         fa_perchan_f64 prelu_f64
+        fa_softmax_bwd_f32 softmax_bwd_f32
+        fa_softmax_bwd_f64 softmax_bwd_f64
     const int fa_n_unary
     const int fa_n_fromy
     const fa_kernel_table *fa_select_isa(const char *force)
@@ -496,6 +502,57 @@ def softmax(int op, cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t n
                     else:
                         _table.softmax_f64(<const double *>xp, <double *>yp, s, e, n, inner, op)
     return y
+
+cdef inline void _softmax_bwd_units(bint single, char *gp, char *yp, char *op_, Py_ssize_t u0,
+                                    Py_ssize_t u1, Py_ssize_t n, Py_ssize_t inner, int op) noexcept nogil:
+    if single:
+        _table.softmax_bwd_f32(<const float *>gp, <const float *>yp, <float *>op_, u0, u1, n, inner, op)
+    else:
+        _table.softmax_bwd_f64(<const double *>gp, <const double *>yp, <double *>op_, u0, u1, n, inner, op)
+
+def softmax_backward(int op, cnp.ndarray g, cnp.ndarray y, cnp.ndarray o, Py_ssize_t outer,
+                     Py_ssize_t n, Py_ssize_t inner, int nthreads=1, Py_ssize_t min_chunk=32768):
+    """Backward of the softmax family (op as `softmax`; issue 4): o = the
+    vector-Jacobian product of g at the forward output y, over the middle
+    axis of C-contiguous (outer, n, inner) buffers of one dtype (float32 or
+    float64); o is identical to or disjoint from each of g and y.
+
+    The units and their static ranges are those of `softmax`: each row's
+    (or block's) sum is formed by one thread in a fixed order, so the result
+    does not depend on the thread count.  One C call per range."""
+    cdef Py_ssize_t nb = 1 if inner == 1 else (inner + FA_SOFTMAX_LANES - 1) // FA_SOFTMAX_LANES
+    cdef Py_ssize_t units = outer * nb
+    cdef int typ = cnp.PyArray_TYPE(y)
+    cdef char *gp = <char *>cnp.PyArray_DATA(g)
+    cdef char *yp = <char *>cnp.PyArray_DATA(y)
+    cdef char *opp = <char *>cnp.PyArray_DATA(o)
+    cdef int nc = _nchunks(outer * n * inner, nthreads, min_chunk)
+    cdef Py_ssize_t ch, c, s, e
+    cdef bint single = typ == cnp.NPY_FLOAT32
+    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    if cnp.PyArray_TYPE(g) != typ or cnp.PyArray_TYPE(o) != typ:
+        raise TypeError("internal: g, y and o must have the same dtype")
+    if cnp.PyArray_SIZE(g) != outer * n * inner or cnp.PyArray_SIZE(y) != outer * n * inner \
+            or cnp.PyArray_SIZE(o) != outer * n * inner:
+        raise ValueError("internal: g, y and o must have outer * n * inner elements")
+    if units == 0 or n == 0 or inner == 0:
+        return o
+    if nc > units:
+        nc = <int>units
+    ch = (units + nc - 1) // nc
+    with nogil:
+        if nc <= 1:
+            _softmax_bwd_units(single, gp, yp, opp, 0, units, n, inner, op)
+        else:
+            for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
+                s = c * ch
+                e = s + ch
+                if e > units:
+                    e = units
+                if s < e:
+                    _softmax_bwd_units(single, gp, yp, opp, s, e, n, inner, op)
+    return o
 
 # ---------------------------------------------------------------- gradients
 # Issue 4.  Same chunking, threading and GIL rules as `unary` (design

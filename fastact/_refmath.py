@@ -468,3 +468,72 @@ def log_softmax(x, axis=-1):
 
 def softmin(x, axis=-1):
     return softmax(-x, axis)
+
+
+# Backward of the softmax family from the forward output y (issue 4):
+# vjp_<name>(g, y, axis) = the vector-Jacobian product g^T J at y.  The row
+# sums are exact until one rounding: each product g*y is split exactly into
+# p + e (Veltkamp/Dekker), and math.fsum adds a row's terms correctly
+# rounded, S = s_hi + s_lo (s_lo: fsum of the terms and -s_hi), so that
+# g - S -- which cancels when g is close to the sum, the problem's own
+# conditioning -- is formed from the exact sum.  The rest in long double.
+
+def _two_prod(a, b):
+    """(p, e): p = fl(a*b) and, where no step can overflow, a*b = p + e exactly."""
+    sp = 134217729.0  # 2^27 + 1
+    with np.errstate(all="ignore"):
+        p = a * b
+        ta = a * sp
+        ah = ta - (ta - a)
+        al = a - ah
+        tb = b * sp
+        bh = tb - (tb - b)
+        bl = b - bh
+        e = ((ah * bh - p) + ah * bl + al * bh) + al * bl
+        ok = (np.abs(a) < 1e290) & (np.abs(b) < 1e290) & (np.abs(p) < 1e300)
+    return p, np.where(ok, e, 0.0)
+
+
+def _row_sum2(terms, axis):
+    """(s_hi, s_lo), keepdims, over `axis` and over the leading axis of
+    `terms` (the parts of each entry): s_hi = the correctly rounded sum and
+    s_lo = what it leaves; rows holding inf/NaN (or overflowing) fall back to
+    NumPy's long double sum with s_lo = 0."""
+    t = np.moveaxis(np.asarray(terms, dtype=np.float64), axis % (terms.ndim - 1) + 1, -1)
+    shape = t.shape[1:-1]
+    rows = np.moveaxis(t, 0, -2).reshape(math.prod(shape), t.shape[0] * t.shape[-1])
+    hi = np.empty(rows.shape[0])
+    lo = np.zeros(rows.shape[0])
+    for r, row in enumerate(rows):
+        v = row.tolist()
+        try:
+            h = math.fsum(v)
+            if math.isfinite(h):
+                v.append(-h)
+                lo[r] = math.fsum(v)
+        except (ValueError, OverflowError):  # inf - inf, or an intermediate overflow
+            with np.errstate(all="ignore"):
+                h = float(np.sum(_wide(row)))
+        hi[r] = h
+    out = lambda a: np.expand_dims(a.reshape(shape), axis % (terms.ndim - 1))
+    return out(hi), out(lo)
+
+
+def vjp_softmax(g, y, axis=-1):
+    g = np.asarray(g, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    hi, lo = _row_sum2(np.stack(_two_prod(g, y)), axis)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(_wide(y) * ((_wide(g) - hi) - lo), dtype=np.float64)
+
+
+def vjp_log_softmax(g, y, axis=-1):
+    g = np.asarray(g, dtype=np.float64)
+    hi, lo = _row_sum2(g[None], axis)
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.asarray(_wide(g) - np.exp(_wide(y)) * (_wide(hi) + lo), dtype=np.float64)
+
+
+def vjp_softmin(g, y, axis=-1):
+    # softmin(x) = softmax(-x): the chain rule flips the sign
+    return -vjp_softmax(g, y, axis)

@@ -86,6 +86,9 @@ class Activation:
     aliases: Tuple[str, ...] = ()
     examples: Tuple[Dict[str, Any], ...] = ({},)   # parameter sets the tests and benchmarks use
     special: str = ""                # special values, for the docs
+    # kind "rowwise": the backward from the forward output y (issue 4),
+    # <name>_backward(grad_output, y, axis), g = grad_output; for the docs
+    vjp: str = ""
     # kind "python" (user-defined, fastact.register): the callables themselves
     py_forward: Optional[Callable] = None
     py_backward: Optional[Callable] = None       # (grad_output, x) -> grad_x
@@ -195,17 +198,17 @@ _add(
     A("softmax", "Softmax along `axis` (max-shifted: stable for every finite input).",
       "exp(x - max) / sum(exp(x - max)) along axis", "diag(f) - f f^T (along axis)",
       kind="rowwise", params=(Param("axis", -1, kind="axis"),),
-      examples=({}, {"axis": 0}),
+      examples=({}, {"axis": 0}), vjp="y * (g - sum(g * y)) along axis",
       special="a row holding NaN, +inf, or only -inf gives NaN for the whole row (as PyTorch)"),
     A("log_softmax", "Log of the softmax along `axis`, never formed as log(softmax).",
       "x - max - log(sum(exp(x - max))) along axis", "I - softmax (along axis)",
       kind="rowwise", params=(Param("axis", -1, kind="axis"),),
-      examples=({}, {"axis": 0}),
+      examples=({}, {"axis": 0}), vjp="g - exp(y) * sum(g) along axis",
       special="-inf entries give -inf; a row holding NaN, +inf, or only -inf gives NaN"),
     A("softmin", "Softmin along `axis`: the softmax of -x.",
       "exp(min - x) / sum(exp(min - x)) along axis", "-(diag(f) - f f^T) (along axis)",
       kind="rowwise", params=(Param("axis", -1, kind="axis"),),
-      examples=({}, {"axis": 0}),
+      examples=({}, {"axis": 0}), vjp="-y * (g - sum(g * y)) along axis",
       special="a row holding NaN, -inf, or only +inf gives NaN for the whole row"),
 )
 

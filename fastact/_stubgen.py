@@ -89,8 +89,8 @@ def _render(name: str, fn: Any, entry, what: str, xtype: str, outtype: str, ret:
             t = xtype
         elif p.name == "grad_output":
             t = "ArrayLike"
-        elif p.name == "y":
-            t = "Optional[ArrayLike]"
+        elif p.name == "y":  # optional for the elementwise kinds; the softmax family needs it
+            t = "ArrayLike" if entry.kind == "rowwise" else "Optional[ArrayLike]"
         elif p.name == "out":
             t = outtype
         elif p.name == "backend":

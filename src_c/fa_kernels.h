@@ -46,6 +46,14 @@ typedef void (*fa_softmax_f64)(const double *x, double *y, fa_index u0, fa_index
                                fa_index n, fa_index inner, int op);
 #define FA_SOFTMAX_LANES 64
 
+/* their backward (issue 4), same units and op: o = the vector-Jacobian
+ * product of grad_output g at the forward output y (fa_softmax_tmpl.h);
+ * o is identical to or disjoint from each of g and y. */
+typedef void (*fa_softmax_bwd_f32)(const float *g, const float *y, float *o, fa_index u0,
+                                   fa_index u1, fa_index n, fa_index inner, int op);
+typedef void (*fa_softmax_bwd_f64)(const double *g, const double *y, double *o, fa_index u0,
+                                   fa_index u1, fa_index n, fa_index inner, int op);
+
 /* gradients (issue 4): y[i] = g[i] * f'(x[i]) (or f' from the forward
  * output, for FA_FROM_Y_LIST); g, x, y identical or disjoint. */
 typedef void (*fa_binary_f32)(const float *g, const float *x, float *y, fa_index n, const fa_params *p);
@@ -78,6 +86,8 @@ typedef struct {
     const fa_fromy_entry *fromy;  /* fa_n_fromy entries, in FA_FROM_Y_LIST order */
     fa_perchan_f32 prelu_f32;     /* per-channel PReLU */
     fa_perchan_f64 prelu_f64;
+    fa_softmax_bwd_f32 softmax_bwd_f32;   /* softmax family backward */
+    fa_softmax_bwd_f64 softmax_bwd_f64;
 } fa_kernel_table;
 
 extern const int fa_n_unary;

@@ -19,6 +19,8 @@
  * float64 x - max is carried exactly (TwoSum) into fa_exp_dd.
  * A row whose max is not finite (a NaN, a +inf, or all -inf) is all NaN,
  * which is PyTorch's result.
+ * Backward (fa_softmax_bwd_*, issue 4): the same units; one pass for the row
+ * sum (sum(g*y), or sum(g) for log_softmax), one to write the gradient.
  */
 #define FA_SMW 16   /* lanes along a last-axis row */
 #define FA_SMB 1024 /* elements of a row per block (L1-resident) */
@@ -34,6 +36,15 @@
 #define SM_SUF f64
 #define SM_LOWP 0
 #include "fa_softmax_tmpl.h"
+#include "fa_softmax_bwd_tmpl.h"
+#undef SM_T
+#undef SM_SUF
+#undef SM_LOWP
+
+#define SM_T float
+#define SM_SUF f32
+#define SM_LOWP 1
+#include "fa_softmax_bwd_tmpl.h"
 #undef SM_T
 #undef SM_SUF
 #undef SM_LOWP

@@ -1,7 +1,8 @@
 /*
- * fa_softmax_tmpl.h -- the softmax kernels for one dtype; included by
- * fa_softmax_impl.h with SM_T (float/double), SM_SUF (f32/f64) and SM_LOWP
- * (1: float32 accuracy, 0: float64) defined.  See fa_softmax_impl.h for the
+ * fa_softmax_tmpl.h -- the float64 softmax forward kernels; included by
+ * fa_softmax_impl.h with SM_T = double, SM_SUF = f64 and SM_LOWP = 0
+ * (float32 has its float-lane kernels in fa_softmax_f32.h; the SM_LOWP
+ * branches are the float32-in-double forms they replaced).  See fa_softmax_impl.h for the
  * algorithm.
  */
 #define SM_CAT_(a, b) a##_##b

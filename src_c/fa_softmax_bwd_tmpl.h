@@ -1,0 +1,204 @@
+/*
+ * fa_softmax_bwd_tmpl.h -- the softmax family's backward kernels for one
+ * dtype; included by fa_softmax_impl.h with SM_T (float/double), SM_SUF
+ * (f32/f64) and SM_LOWP (1: float32, 0: float64) defined.  (The float32
+ * forward has its own float-lane file, fa_softmax_f32.h; the backward is
+ * one template for both dtypes.)
+ */
+#define SM_CAT_(a, b) a##_##b
+#define SM_CAT(a, b) SM_CAT_(a, b)
+#define SM_FN(name) FA_SYM(SM_CAT(name, SM_SUF))
+
+/* ---------------------------------------------------------------- backward
+ * Issue 4: the vector-Jacobian products from the forward output y and the
+ * incoming gradient g, along the same (outer, n, inner) units as the
+ * forward (op as the forward: 0 softmax, 1 log_softmax, 2 softmin):
+ *   softmax  gx = y (g - S),   S = sum(g y)      softmin: gx = -y (g - S)
+ *   log_softmax  gx = g - exp(y) S,   S = sum(g)
+ * S is summed in double lanes in a fixed order by one thread (float32
+ * products g*y are exact in double; float64 adds each product's rounding
+ * error, fa_prod_lo, and each addition's, TwoSum, into a compensation
+ * lane).  Then one pass writes gx; o may be g or y (same element read
+ * before it is written).  float32 softmax/softmin with FMA write in float
+ * lanes from S split into two floats (see fa_smb_row_); everything else in
+ * double. */
+
+/* s += g*y (logsm: s += g) with the float64 compensation in q. */
+#define SMB_ACC(s, q, gv, yv, logsm)                                         \
+    do {                                                                      \
+        double t_ = (logsm) ? (gv) : (gv) * (yv);                             \
+        if (SM_LOWP) {                                                        \
+            (s) += t_;                                                        \
+        } else {                                                              \
+            double lo_ = (logsm) ? 0.0 : fa_prod_lo((gv), (yv), t_);          \
+            double u_ = (s) + t_, b_ = u_ - (s);                              \
+            (q) += (((s) - (u_ - b_)) + (t_ - b_)) + lo_;                     \
+            (s) = u_;                                                         \
+        }                                                                     \
+    } while (0)
+
+FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
+                                  double sg, int logsm)
+{
+    double s[FA_SMW], q[FA_SMW];
+    for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; }
+    fa_index full = n - n % FA_SMW;
+    double S = 0.0, C = 0.0;   /* the row sum and (float64) its compensation */
+    double gm = 0.0;           /* float32: max |g|, for the float write loop's range */
+    if (SM_LOWP) {
+        /* float32: the products are exact in double, and a plain double sum
+         * is accurate to n eps64 of sum|g y|, far below float32's resolution;
+         * the compiler's vector lanes (a fixed order for a given ISA, and
+         * one thread per row) instead of the 16 named lanes, which the
+         * vectoriser keeps in memory across the loop */
+#pragma omp simd reduction(+:S) reduction(max:gm)
+        for (fa_index i = 0; i < n; i++) {
+            double gv = (double)g[i];
+            S += logsm ? gv : gv * (double)y[i];
+            gm = fabs(gv) > gm ? fabs(gv) : gm;   /* NaN g: S is NaN anyway */
+        }
+    } else {
+        for (fa_index i = 0; i < full; i += FA_SMW) {
+#pragma omp simd
+            for (int j = 0; j < FA_SMW; j++) {
+                double gv = (double)g[i + j], yv = (double)y[i + j];
+                SMB_ACC(s[j], q[j], gv, yv, logsm);
+            }
+        }
+        for (fa_index i = full; i < n; i++) {
+            double gv = (double)g[i], yv = (double)y[i];
+            SMB_ACC(s[0], q[0], gv, yv, logsm);
+        }
+        for (int j = 0; j < FA_SMW; j++) {  /* lanes combined with TwoSum, in order */
+            double t = S + s[j];
+            double bb = t - S;
+            C += ((S - (t - bb)) + (s[j] - bb)) + q[j];
+            S = t;
+        }
+    }
+    C = fabs(S) < INFINITY ? C : 0.0;   /* an overflowed sum: no NaN from its error terms */
+    if (logsm) {
+        double tot = S + C;
+#pragma omp simd
+        for (fa_index i = 0; i < n; i++)
+            o[i] = (SM_T)((double)g[i] - fa_exp((double)y[i], 0) * tot);
+    } else if (sg > 0) {
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+        if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
+            /* float32 with FMA: y (g - S) in float lanes, twice as wide as
+             * double ones and without the conversions that bound the double
+             * loop: S = sh + sl (floats), g - sh = dh + dl exactly (TwoSum,
+             * Sterbenz where it cancels), then fma(y, dh, y (dl - sl)): one
+             * rounding of y d and a second-order term.  Rows where float
+             * cannot split S into sh + sl (NaN, huge, tiny) or g - sh could
+             * overflow (|S| + max|g| >= 1e38) take the double loop. */
+            float sh = (float)S, sl = (float)(S - (double)sh);
+#pragma omp simd
+            for (fa_index i = 0; i < n; i++) {
+                float gv = (float)g[i], yv = (float)y[i];
+                float dh = gv - sh, bb = dh - gv;
+                float dl = ((gv - (dh - bb)) + (-sh - bb)) - sl;
+                o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
+            }
+        } else
+#endif
+        {
+#pragma omp simd
+            for (fa_index i = 0; i < n; i++)
+                o[i] = (SM_T)((double)y[i] * (((double)g[i] - S) - C));
+        }
+    } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+        if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
+            float sh = (float)S, sl = (float)(S - (double)sh);
+#pragma omp simd
+            for (fa_index i = 0; i < n; i++) {
+                float gv = (float)g[i], yv = (float)y[i];
+                float dh = sh - gv, bb = dh - sh;
+                float dl = ((sh - (dh - bb)) + (-gv - bb)) + sl;
+                o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
+            }
+        } else
+#endif
+        {
+#pragma omp simd
+            for (fa_index i = 0; i < n; i++)
+                o[i] = (SM_T)((double)y[i] * ((S - (double)g[i]) + C));
+        }
+    }
+}
+
+static void SM_FN(fa_smb_row)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n, double sg, int logsm)
+{
+    if (logsm)   /* constant logsm: each variant compiled without the other's branches */
+        SM_FN(fa_smb_row_)(g, y, o, n, sg, 1);
+    else
+        SM_FN(fa_smb_row_)(g, y, o, n, sg, 0);
+}
+
+FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
+                                   fa_index inner, fa_index w, double sg, int logsm)
+{
+    double s[FA_SOFTMAX_LANES], q[FA_SOFTMAX_LANES];
+    for (fa_index j = 0; j < w; j++) { s[j] = 0.0; q[j] = 0.0; }
+    for (fa_index k = 0; k < n; k++) {
+        const SM_T *gk = g + k * inner, *yk = y + k * inner;
+#pragma omp simd
+        for (fa_index j = 0; j < w; j++) {
+            double gv = (double)gk[j], yv = (double)yk[j];
+            SMB_ACC(s[j], q[j], gv, yv, logsm);
+        }
+    }
+    for (fa_index j = 0; j < w; j++) {
+        q[j] = fabs(s[j]) < INFINITY ? q[j] : 0.0;
+        if (logsm) { s[j] += q[j]; q[j] = 0.0; }
+    }
+    for (fa_index k = 0; k < n; k++) {
+        const SM_T *gk = g + k * inner, *yk = y + k * inner;
+        SM_T *ok = o + k * inner;
+        if (logsm) {
+#pragma omp simd
+            for (fa_index j = 0; j < w; j++)
+                ok[j] = (SM_T)((double)gk[j] - fa_exp((double)yk[j], 0) * s[j]);
+        } else {
+#pragma omp simd
+            for (fa_index j = 0; j < w; j++)
+                ok[j] = (SM_T)(sg * ((double)yk[j] * (((double)gk[j] - s[j]) - q[j])));
+        }
+    }
+}
+
+static void SM_FN(fa_smb_cols)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
+                               fa_index inner, fa_index w, double sg, int logsm)
+{
+    if (logsm)
+        SM_FN(fa_smb_cols_)(g, y, o, n, inner, w, sg, 1);
+    else
+        SM_FN(fa_smb_cols_)(g, y, o, n, inner, w, sg, 0);
+}
+
+#undef SMB_ACC
+
+static void FA_SYM(SM_CAT(fa_softmax_bwd, SM_SUF))(const SM_T *g, const SM_T *y, SM_T *o,
+                                                   fa_index u0, fa_index u1, fa_index n,
+                                                   fa_index inner, int op)
+{
+    double sg = op >= 2 ? -1.0 : 1.0;
+    int logsm = op & 1;
+    if (inner == 1) {
+        for (fa_index r = u0; r < u1; r++)
+            SM_FN(fa_smb_row)(g + r * n, y + r * n, o + r * n, n, sg, logsm);
+        return;
+    }
+    fa_index nb = (inner + FA_SOFTMAX_LANES - 1) / FA_SOFTMAX_LANES;
+    for (fa_index u = u0; u < u1; u++) {
+        fa_index ob = u / nb, j0 = (u % nb) * FA_SOFTMAX_LANES;
+        fa_index w = inner - j0 < FA_SOFTMAX_LANES ? inner - j0 : FA_SOFTMAX_LANES;
+        fa_index off = ob * n * inner + j0;
+        SM_FN(fa_smb_cols)(g + off, y + off, o + off, n, inner, w, sg, logsm);
+    }
+}
+
+#undef SM_FN
+#undef SM_CAT
+#undef SM_CAT_
