@@ -36,6 +36,15 @@ BOUND = {"float32": 1.0, "float64": 2.0}
 BOUND_GRAD64 = 4.0
 _ZERO_OF_FPRIME = ("gelu", "silu", "swish", "mish")
 EXCEPTIONS = {("gelu", "float64", "f"): 3.0}
+# The softmax family's backward (g*f' rows: the vector-Jacobian product from
+# the saved output y).  softmax/softmin float32 write y (g - S) in float
+# lanes with S carried as three floats: within 2 (the accuracy issue's
+# bound), not 1.  log_softmax's g - e^y sum(g) has an unbounded condition
+# number in y where g ~ e^y sum(g) (at y = -ln2 with g = sum(g)/2, say): the
+# result is then below e^y's own rounding unless e^y is carried as a
+# double-double, so those rows are reported, not enforced, until it is.
+EXCEPTIONS.update({("softmax", "float32", "g*f'"): 2.0, ("softmin", "float32", "g*f'"): 2.0,
+                   ("log_softmax", "float32", "g*f'"): None, ("log_softmax", "float64", "g*f'"): None})
 EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f'", "g*f'")})
 
 
@@ -140,7 +149,7 @@ def _specials(entry, kw, dtype) -> str:
 def _entries(names: Optional[Iterable[str]]):
     from . import _registry
     ents = [_registry.lookup(n) for n in names] if names else list(_registry.REGISTRY.values())
-    return [e for e in ents if e.kind in ("unary", "prelu", "python")]
+    return [e for e in ents if e.kind in ("unary", "prelu", "python", "rowwise")]
 
 
 def _examples(entry):
@@ -292,6 +301,121 @@ def check_float64(entry, kw, samples=100_000, what="f") -> Row:
     return row
 
 
+# ------------------------------------------------------------ softmax family
+# Rows rather than single inputs: lengths 1 to 32000 along the last axis
+# and axis 0, entries at scales 0.1 to 1000 (so that outputs reach the
+# subnormal range and log_softmax outputs reach 0), plus rows whose max is
+# repeated.  float32 is compared with the float64 reference; float64 with
+# mpmath at 50 digits (shorter rows).  Backward (g*f') takes y = the
+# forward output of the same dtype, rounded, as its exact input.
+_ROW_LENGTHS32 = (1, 2, 3, 10, 100, 1000, 1025, 5000, 32000)
+_ROW_LENGTHS64 = (1, 2, 3, 10, 50)
+_ROW_SCALES = (0.1, 1.0, 10.0, 30.0, 100.0, 1000.0)
+
+
+def _rows(dtype, axis, lengths, budget):
+    rng = np.random.default_rng(20261201)
+    for n in lengths:
+        for sc in _ROW_SCALES:
+            m = max(1, min(64, budget // (n * len(lengths) * len(_ROW_SCALES))))
+            x = rng.standard_normal((m, n)) * sc
+            if n > 2:
+                x[:, 1] = x.max(axis=1)          # a repeated max
+            x = x.astype(dtype)
+            yield (x if axis == -1 else np.ascontiguousarray(x.T))
+
+
+def _mp_rowwise(name, x_row, g_row=None, y_row=None):
+    import mpmath as mp
+    # enough digits that the sums of terms from 1 down to 1e-300 are exact
+    mp.mp.dps = 50 if g_row is None else 700
+    if g_row is None:
+        v = [mp.mpf(float(t)) for t in x_row]
+        if name == "softmin":
+            v = [-t for t in v]
+        m = max(v)
+        e = [mp.exp(t - m) for t in v]
+        top = v.index(m)
+        L = mp.log1p(mp.fsum(e[:top] + e[top + 1:]))   # log S, S = 1 + rest
+        return [t - m - L for t in v] if name == "log_softmax" else [t / mp.exp(L) for t in e]
+    g = [mp.mpf(float(t)) for t in g_row]
+    y = [mp.mpf(float(t)) for t in y_row]
+    if name == "log_softmax":
+        S = mp.fsum(g)
+        return [gi - mp.exp(yi) * S for gi, yi in zip(g, y)]
+    S = mp.fsum([gi * yi for gi, yi in zip(g, y)])
+    sign = -1 if name == "softmin" else 1
+    return [sign * yi * (gi - S) for gi, yi in zip(g, y)]
+
+
+def check_rowwise(entry, kw, dtype, samples, what="f") -> Row:
+    import fastact
+    from . import _refmath
+    axis = kw.get("axis", -1)
+    f = fastact.get(entry.name)
+    back = getattr(fastact, entry.name + "_backward")
+    vjp = getattr(_refmath, "vjp_" + entry.name)
+    row = Row(entry.name, kw, dtype, what)
+    t0 = time.perf_counter()
+    dt = np.dtype(dtype)
+    lengths = _ROW_LENGTHS32 if dt == np.float32 else _ROW_LENGTHS64
+    budget = 2_000_000 if dt == np.float32 else max(2000, samples)
+    worst, at, over, count = 0.0, float("nan"), 0, 0
+    for x in _rows(dt, axis, lengths, budget):
+        with np.errstate(all="ignore"):
+            if what == "f":
+                got = f(x, axis=axis)
+            else:
+                y = f(x, axis=axis)
+                g = ((np.arange(x.size) % 7 - 3.0) * 0.375).reshape(x.shape).astype(dt)
+                got = back(g, y, axis=axis)
+            if dt == np.float32:
+                ref = (entry.reference(x.astype(np.float64), axis=axis) if what == "f"
+                       else vjp(g.astype(np.float64), y.astype(np.float64), axis=axis))
+                err = _ulp_err32(got, ref)
+            else:
+                gt = np.moveaxis(got, axis, -1)
+                xt = np.moveaxis(x, axis, -1)
+                ref = np.empty(gt.shape, dtype=object)
+                for i in range(xt.shape[0]):
+                    ref[i] = (_mp_rowwise(entry.name, xt[i]) if what == "f" else
+                              _mp_rowwise(entry.name, None, np.moveaxis(g, axis, -1)[i],
+                                          np.moveaxis(y, axis, -1)[i]))
+                err = np.zeros(gt.shape)
+                for idx in np.ndindex(gt.shape):
+                    v, gv = ref[idx], float(gt[idx])
+                    av = abs(v)
+                    ulp = 2.0 ** max(math.frexp(float(av))[1] - 53, -1074) if av else 2.0 ** -1074
+                    err[idx] = float(abs(v - gv)) / ulp if math.isfinite(gv) else math.inf
+                err = np.moveaxis(err, -1, axis)
+        i = int(np.argmax(err))
+        if err.flat[i] > worst:
+            worst, at = float(err.flat[i]), float(x.flat[i])
+        over += int(np.count_nonzero(err > 1.0))
+        count += err.size
+    row.max_ulp, row.at, row.over1, row.count = worst, at, over, count
+    row.specials = _rowwise_specials(f, axis, dt) if what == "f" else "-"
+    row.seconds = time.perf_counter() - t0
+    return row
+
+
+def _rowwise_specials(f, axis, dt) -> str:
+    """A row with NaN is all NaN; an entry at -inf (softmin: +inf) is no
+    NaN; an empty axis gives an empty result."""
+    bad = []
+    low = np.inf if f.__name__ == "softmin" else -np.inf     # an entry that gives 0
+    x = np.array([[1.0, np.nan, 2.0], [0.0, low, 1.0]], dt)
+    got = f(x if axis == -1 else x.T, axis=axis)
+    got = got if axis == -1 else got.T
+    if not np.all(np.isnan(got[0])):
+        bad.append(f"NaN row gave {got[0]}")
+    if np.isnan(got[1]).any():
+        bad.append(f"-inf entry gave {got[1]}")
+    if f(np.zeros((0, 3) if axis == 0 else (3, 0), dt), axis=axis).size != 0:
+        bad.append("empty axis")
+    return "ok" if not bad else "FAIL: " + "; ".join(bad)
+
+
 def _bar(label):
     def show(k, n):
         w = 30
@@ -316,11 +440,14 @@ def run(names=None, dtype="float32", exhaustive=False, samples=100_000, markdown
         for e in _entries(names):
             whats = ["f"]
             if grads and hasattr(fastact, e.name + "_backward"):
-                whats += ["f'", "g*f'"]
+                whats += ["g*f'"] if e.kind == "rowwise" else ["f'", "g*f'"]
             for kw in _examples(e):
                 for what in whats:
                     label = f"{e.name}{kw or ''} {what} {dt}"
-                    if dt == "float32":
+                    if e.kind == "rowwise":
+                        print(f"\r{label:<50}", end="", file=sys.stderr, flush=True)
+                        r = check_rowwise(e, kw, dt, samples, what)
+                    elif dt == "float32":
                         r = check_float32(e, kw, exhaustive, _bar(label) if exhaustive else None, what)
                     else:
                         print(f"\r{label:<50}", end="", file=sys.stderr, flush=True)

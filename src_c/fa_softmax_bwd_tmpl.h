@@ -23,56 +23,79 @@
  * lanes from S split into two floats (see fa_smb_row_); everything else in
  * double. */
 
-/* s += g*y (logsm: s += g) with the float64 compensation in q. */
-#define SMB_ACC(s, q, gv, yv, logsm)                                         \
+/* s += g*y (logsm: s += g), the rounding errors of each addition and
+ * (float64) product summed again with TwoSum into q, and q's own errors
+ * into r (a three-level cascade): S = s + q + r is then exact to
+ * ~eps^3 sum|g y|, so g - S keeps its digits even where the row's
+ * products cancel down to eps^2 of their size (y (g - S) for g = 0 is
+ * then all cancellation). */
+#define SMB_TWO(q, r, e)                                                      \
+    do {                                                                      \
+        double v_ = (q) + (e), c_ = v_ - (q);                                 \
+        (r) += ((q) - (v_ - c_)) + ((e) - c_);                                \
+        (q) = v_;                                                             \
+    } while (0)
+#define SMB_ACC(s, q, r, gv, yv, logsm)                                      \
     do {                                                                      \
         double t_ = (logsm) ? (gv) : (gv) * (yv);                             \
-        if (SM_LOWP) {                                                        \
-            (s) += t_;                                                        \
-        } else {                                                              \
-            double lo_ = (logsm) ? 0.0 : fa_prod_lo((gv), (yv), t_);          \
-            double u_ = (s) + t_, b_ = u_ - (s);                              \
-            (q) += (((s) - (u_ - b_)) + (t_ - b_)) + lo_;                     \
-            (s) = u_;                                                         \
+        double u_ = (s) + t_, b_ = u_ - (s);                                  \
+        double e_ = ((s) - (u_ - b_)) + (t_ - b_);                            \
+        (s) = u_;                                                             \
+        SMB_TWO(q, r, e_);                                                    \
+        if (!(logsm) && !SM_LOWP) { /* float32: g*y is exact in double */    \
+            double lo_ = fa_prod_lo((gv), (yv), t_);                          \
+            SMB_TWO(q, r, lo_);                                               \
         }                                                                     \
     } while (0)
+
+#ifndef FA_SMB_LOGSM_DEFINED
+#define FA_SMB_LOGSM_DEFINED
+/* log_softmax's g - e^y S, S = Sh + Sl (tot = Sh + Sl rounded):
+ *   y >= -ln2 (e^y >= 1/2, the entries that dominate the row):
+ *      ((g - Sh) - Sl) - expm1(y) tot, so g - S cancels exactly first,
+ *      where g - e^y S would lose everything to e^y's rounding;
+ *   y < -ln2: g - e^y tot, where g - S would be the cancelling pair. */
+FA_INLINE double fa_smb_logsm(double g, double y, double Sh, double Sl, double tot)
+{
+    double near = ((g - Sh) - Sl) - fa_expm1(y, 0) * tot;
+    double far = g - fa_exp(y, 0) * tot;
+    return y >= -0.6931471805599453 ? near : far;
+}
+#endif
 
 FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
                                   double sg, int logsm)
 {
-    double s[FA_SMW], q[FA_SMW];
-    for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; }
+    double s[FA_SMW], q[FA_SMW], r[FA_SMW];
+    for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; r[j] = 0.0; }
     fa_index full = n - n % FA_SMW;
     double S = 0.0, C = 0.0;   /* the row sum and (float64) its compensation */
     double gm = 0.0;           /* float32: max |g|, for the float write loop's range */
-    if (SM_LOWP) {
-        /* float32: the products are exact in double, and a plain double sum
-         * is accurate to n eps64 of sum|g y|, far below float32's resolution;
-         * the compiler's vector lanes (a fixed order for a given ISA, and
-         * one thread per row) instead of the 16 named lanes, which the
-         * vectoriser keeps in memory across the loop */
-#pragma omp simd reduction(+:S) reduction(max:gm)
+    {
+        /* S exactly enough that g - S keeps its accuracy where g and S
+         * cancel (y (g - S) is tiny there, and a plain double sum's
+         * n eps64 sum|g y| would be all of it): TwoSum lanes, for float32
+         * too (its products are exact in double). */
+#pragma omp simd reduction(max:gm)
         for (fa_index i = 0; i < n; i++) {
-            double gv = (double)g[i];
-            S += logsm ? gv : gv * (double)y[i];
-            gm = fabs(gv) > gm ? fabs(gv) : gm;   /* NaN g: S is NaN anyway */
+            double gv = fabs((double)g[i]);
+            gm = gv > gm ? gv : gm;               /* NaN g: S is NaN anyway */
         }
-    } else {
         for (fa_index i = 0; i < full; i += FA_SMW) {
 #pragma omp simd
             for (int j = 0; j < FA_SMW; j++) {
                 double gv = (double)g[i + j], yv = (double)y[i + j];
-                SMB_ACC(s[j], q[j], gv, yv, logsm);
+                SMB_ACC(s[j], q[j], r[j], gv, yv, logsm);
             }
         }
         for (fa_index i = full; i < n; i++) {
             double gv = (double)g[i], yv = (double)y[i];
-            SMB_ACC(s[0], q[0], gv, yv, logsm);
+            SMB_ACC(s[0], q[0], r[0], gv, yv, logsm);
         }
         for (int j = 0; j < FA_SMW; j++) {  /* lanes combined with TwoSum, in order */
             double t = S + s[j];
             double bb = t - S;
-            C += ((S - (t - bb)) + (s[j] - bb)) + q[j];
+            C += ((S - (t - bb)) + (s[j] - bb)) + (q[j] + r[j]);
             S = t;
         }
     }
@@ -81,7 +104,7 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
         double tot = S + C;
 #pragma omp simd
         for (fa_index i = 0; i < n; i++)
-            o[i] = (SM_T)((double)g[i] - fa_exp((double)y[i], 0) * tot);
+            o[i] = (SM_T)fa_smb_logsm((double)g[i], (double)y[i], S, C, tot);
     } else if (sg > 0) {
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
@@ -92,12 +115,14 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
              * rounding of y d and a second-order term.  Rows where float
              * cannot split S into sh + sl (NaN, huge, tiny) or g - sh could
              * overflow (|S| + max|g| >= 1e38) take the double loop. */
-            float sh = (float)S, sl = (float)(S - (double)sh);
+            float sh = (float)S;
+            double r = (S - (double)sh) + C;             /* S + C - sh */
+            float sl = (float)r, sm = (float)(r - (double)sl);
 #pragma omp simd
             for (fa_index i = 0; i < n; i++) {
                 float gv = (float)g[i], yv = (float)y[i];
                 float dh = gv - sh, bb = dh - gv;
-                float dl = ((gv - (dh - bb)) + (-sh - bb)) - sl;
+                float dl = (((gv - (dh - bb)) + (-sh - bb)) - sl) - sm;
                 o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
             }
         } else
@@ -110,12 +135,14 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
-            float sh = (float)S, sl = (float)(S - (double)sh);
+            float sh = (float)S;
+            double r = (S - (double)sh) + C;
+            float sl = (float)r, sm = (float)(r - (double)sl);
 #pragma omp simd
             for (fa_index i = 0; i < n; i++) {
                 float gv = (float)g[i], yv = (float)y[i];
                 float dh = sh - gv, bb = dh - sh;
-                float dl = ((sh - (dh - bb)) + (-gv - bb)) + sl;
+                float dl = (((sh - (dh - bb)) + (-gv - bb)) + sl) + sm;
                 o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
             }
         } else
@@ -139,18 +166,18 @@ static void SM_FN(fa_smb_row)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
 FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
                                    fa_index inner, fa_index w, double sg, int logsm)
 {
-    double s[FA_SOFTMAX_LANES], q[FA_SOFTMAX_LANES];
-    for (fa_index j = 0; j < w; j++) { s[j] = 0.0; q[j] = 0.0; }
+    double s[FA_SOFTMAX_LANES], q[FA_SOFTMAX_LANES], r[FA_SOFTMAX_LANES];
+    for (fa_index j = 0; j < w; j++) { s[j] = 0.0; q[j] = 0.0; r[j] = 0.0; }
     for (fa_index k = 0; k < n; k++) {
         const SM_T *gk = g + k * inner, *yk = y + k * inner;
 #pragma omp simd
         for (fa_index j = 0; j < w; j++) {
             double gv = (double)gk[j], yv = (double)yk[j];
-            SMB_ACC(s[j], q[j], gv, yv, logsm);
+            SMB_ACC(s[j], q[j], r[j], gv, yv, logsm);
         }
     }
     for (fa_index j = 0; j < w; j++) {
-        q[j] = fabs(s[j]) < INFINITY ? q[j] : 0.0;
+        q[j] = fabs(s[j]) < INFINITY ? q[j] + r[j] : 0.0;
         if (logsm) { s[j] += q[j]; q[j] = 0.0; }
     }
     for (fa_index k = 0; k < n; k++) {
@@ -159,7 +186,7 @@ FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_ind
         if (logsm) {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
-                ok[j] = (SM_T)((double)gk[j] - fa_exp((double)yk[j], 0) * s[j]);
+                ok[j] = (SM_T)fa_smb_logsm((double)gk[j], (double)yk[j], s[j], 0.0, s[j]);
         } else {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
@@ -178,6 +205,7 @@ static void SM_FN(fa_smb_cols)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n
 }
 
 #undef SMB_ACC
+#undef SMB_TWO
 
 static void FA_SYM(SM_CAT(fa_softmax_bwd, SM_SUF))(const SM_T *g, const SM_T *y, SM_T *o,
                                                    fa_index u0, fa_index u1, fa_index n,

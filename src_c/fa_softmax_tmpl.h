@@ -78,7 +78,34 @@ static double SM_FN(fa_sm_maxblock)(const SM_T *FA_RESTRICT x, fa_index len, dou
     return nan > 0.0 ? NAN : mx;
 }
 
-/* Pass 2 for one contiguous run: softmax (a = 1/S or S) or log (a = log S). */
+#ifndef FA_SM_DIV_DEFINED
+#define FA_SM_DIV_DEFINED
+/* S = cnt + rest + comp as Sh + *Sl (TwoSum, then Fast2Sum). */
+FA_INLINE double fa_sm_total(double rest, double comp, double cnt, double *Sl)
+{
+    double h = cnt + rest, bb = h - cnt;
+    double l = ((cnt - (h - bb)) + (rest - bb)) + comp;
+    double Sh = h + l;
+    *Sl = (h - Sh) + l;
+    return Sh;
+}
+
+/* e^(d + lo) / (Sh + Sl), the quotient corrected once with exp's low part
+ * and Sl: ~1 ULP instead of the ~2.2 of exp / S (exp's error plus the
+ * division's); below 2^-1000 (subnormal results) the plain quotient. */
+FA_INLINE double fa_sm_expdiv(double d, double lo, double Sh, double Sl)
+{
+    double el;
+    double e = fa_exp_dd2(d, lo, &el);
+    double q = e / Sh;
+    double r = (fa_prod_lo(-q, Sh, -q * Sh) + (e - q * Sh)) + (el - q * Sl);
+    double y = q + r / Sh;
+    return e > 0x1p-1000 ? y : q;
+}
+#endif
+
+/* Pass 2 for one contiguous run: softmax (a = 1/S, or S = a + alo) or log
+ * (a = log S). */
 static void SM_FN(fa_sm_write)(const SM_T *FA_RESTRICT x, SM_T *FA_RESTRICT y, fa_index len,
                               double sg, double M, double a, double alo, int logsm)
 {
@@ -107,7 +134,7 @@ static void SM_FN(fa_sm_write)(const SM_T *FA_RESTRICT x, SM_T *FA_RESTRICT y, f
             double bb = d - v;
             double lo = (v - (d - bb)) + (-M - bb);
             lo = fabs(d) < 1e300 ? lo : 0.0;
-            y[i] = (SM_T)(fa_exp_dd(d, lo, 0) / a);
+            y[i] = (SM_T)fa_sm_expdiv(d, lo, a, alo);
         }
     }
 }
@@ -168,7 +195,7 @@ static void SM_FN(fa_sm_row)(const SM_T *x, SM_T *y, fa_index n, double sg, int 
         rest = t;
     }
     double a = logsm ? SM_FN(fa_sm_logsum)(rest, comp, cnt, &llo)
-                     : (SM_LOWP ? 1.0 / ((rest + comp) + cnt) : (rest + comp) + cnt);
+                     : (SM_LOWP ? 1.0 / ((rest + comp) + cnt) : fa_sm_total(rest, comp, cnt, &llo));
     SM_FN(fa_sm_write)(x, y, n, sg, M, a, llo, logsm);
 }
 
@@ -236,7 +263,7 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
         if (logsm)
             a[j] = SM_FN(fa_sm_logsum)(s[j], q[j], c[j], &alo[j]);
         else
-            a[j] = SM_LOWP ? 1.0 / ((s[j] + q[j]) + c[j]) : (s[j] + q[j]) + c[j];
+            a[j] = SM_LOWP ? 1.0 / ((s[j] + q[j]) + c[j]) : fa_sm_total(s[j], q[j], c[j], &alo[j]);
     }
     for (fa_index k = 0; k < n; k++) {
         const SM_T *xk = x + k * inner;
@@ -266,7 +293,7 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
                 double bb = d - v;
                 double lo = (v - (d - bb)) + (-m[j] - bb);
                 lo = fabs(d) < 1e300 ? lo : 0.0;
-                yk[j] = (SM_T)(fa_exp_dd(d, lo, 0) / a[j]);
+                yk[j] = (SM_T)fa_sm_expdiv(d, lo, a[j], alo[j]);
             }
         }
     }
