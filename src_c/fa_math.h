@@ -8,7 +8,9 @@
  *    that GCC/Clang auto-vectorise; the same translation unit is compiled once
  *    per instruction set (baseline, AVX2+FMA, AVX-512) and the fastest one is
  *    picked at import time (fa_dispatch.c).
- * 2. All arithmetic is in double.  float32 kernels widen to double, evaluate,
+ * 2. All arithmetic here is in double (the float-lane float32 cores of the
+ *    exp-based functions are in fa_activations_f32.h, with their own
+ *    rationale).  Other float32 kernels widen to double, evaluate,
  *    and round once at the end: a double core with relative error ~1e-12
  *    gives float32 results that are correctly rounded except within ~1e-4 ULP
  *    of a rounding tie, so the float32 bound is 1 ULP, subnormal results
