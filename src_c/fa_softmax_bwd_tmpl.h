@@ -218,11 +218,8 @@ static void FA_SYM(SM_CAT(fa_softmax_bwd, SM_SUF))(const SM_T *g, const SM_T *y,
             SM_FN(fa_smb_row)(g + r * n, y + r * n, o + r * n, n, sg, logsm);
         return;
     }
-    fa_index nb = (inner + FA_SOFTMAX_LANES - 1) / FA_SOFTMAX_LANES;
-    for (fa_index u = u0; u < u1; u++) {
-        fa_index ob = u / nb, j0 = (u % nb) * FA_SOFTMAX_LANES;
-        fa_index w = inner - j0 < FA_SOFTMAX_LANES ? inner - j0 : FA_SOFTMAX_LANES;
-        fa_index off = ob * n * inner + j0;
+    for (fa_index u = u0, w, off; u < u1; u++) {
+        off = fa_sm_unit(u, n, inner, &w);
         SM_FN(fa_smb_cols)(g + off, y + off, o + off, n, inner, w, sg, logsm);
     }
 }

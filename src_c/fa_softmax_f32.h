@@ -242,11 +242,8 @@ static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_ind
             FA_SYM(fa_sm32_row)(x + r * n, y + r * n, n, sg, logsm);
         return;
     }
-    fa_index nb = (inner + FA_SOFTMAX_LANES - 1) / FA_SOFTMAX_LANES;
-    for (fa_index u = u0; u < u1; u++) {
-        fa_index o = u / nb, j0 = (u % nb) * FA_SOFTMAX_LANES;
-        fa_index w = inner - j0 < FA_SOFTMAX_LANES ? inner - j0 : FA_SOFTMAX_LANES;
-        fa_index off = o * n * inner + j0;
+    for (fa_index u = u0, w, off; u < u1; u++) {
+        off = fa_sm_unit(u, n, inner, &w);
         FA_SYM(fa_sm32_cols)(x + off, y + off, n, inner, w, sg, logsm);
     }
 }

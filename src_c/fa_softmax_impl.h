@@ -26,6 +26,17 @@
 #define FA_SMB 1024 /* elements of a row per block (L1-resident) */
 #define FA_SMK 32   /* reduction steps per block for a non-last axis */
 
+/* Unit u of a non-last axis (inner > 1): the offset of its first element
+ * and, in *w, its width (<= FA_SOFTMAX_LANES inner positions of one outer
+ * index: u = o * nblocks + b). */
+static inline fa_index fa_sm_unit(fa_index u, fa_index n, fa_index inner, fa_index *w)
+{
+    fa_index nb = (inner + FA_SOFTMAX_LANES - 1) / FA_SOFTMAX_LANES;
+    fa_index o = u / nb, j0 = (u % nb) * FA_SOFTMAX_LANES;
+    *w = inner - j0 < FA_SOFTMAX_LANES ? inner - j0 : FA_SOFTMAX_LANES;
+    return o * n * inner + j0;
+}
+
 /* NaN-sticky max: a NaN v replaces b, and a NaN b stays. */
 #define FA_SM_MAX(b, v) ((((v) > (b)) | ((v) != (v))) & ((b) == (b)) ? (v) : (b))
 

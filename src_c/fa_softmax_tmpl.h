@@ -309,11 +309,8 @@ static void FA_SYM(SM_CAT(fa_softmax, SM_SUF))(const SM_T *x, SM_T *y, fa_index 
             SM_FN(fa_sm_row)(x + r * n, y + r * n, n, sg, logsm);
         return;
     }
-    fa_index nb = (inner + FA_SOFTMAX_LANES - 1) / FA_SOFTMAX_LANES;
-    for (fa_index u = u0; u < u1; u++) {
-        fa_index o = u / nb, j0 = (u % nb) * FA_SOFTMAX_LANES;
-        fa_index w = inner - j0 < FA_SOFTMAX_LANES ? inner - j0 : FA_SOFTMAX_LANES;
-        fa_index off = o * n * inner + j0;
+    for (fa_index u = u0, w, off; u < u1; u++) {
+        off = fa_sm_unit(u, n, inner, &w);
         SM_FN(fa_sm_cols)(x + off, y + off, n, inner, w, sg, logsm);
     }
 }
