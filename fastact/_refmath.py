@@ -531,7 +531,11 @@ def vjp_log_softmax(g, y, axis=-1):
     g = np.asarray(g, dtype=np.float64)
     hi, lo = _row_sum2(g[None], axis)
     with np.errstate(invalid="ignore", over="ignore"):
-        return np.asarray(_wide(g) - np.exp(_wide(y)) * (_wide(hi) + lo), dtype=np.float64)
+        S = _wide(hi) + lo
+        t = np.exp(_wide(y)) * S
+        # e^y * 0 = 0 for every finite y, also where e^y overflows
+        t = np.where((S == 0) & (np.asarray(y) < np.inf), 0.0, t)
+        return np.asarray(_wide(g) - t, dtype=np.float64)
 
 
 def vjp_softmin(g, y, axis=-1):

@@ -64,6 +64,15 @@ FA_INLINE float fa_pow2f(int32_t k) { return fa_asf32((uint32_t)(k + 127) << 23)
  * relative), so a double parameter loses nothing in a float product. */
 typedef struct { float ah, al, bh, bl; } fa_params32;
 
+/* 1 if a and b split into float hi + lo without loss: 0, or magnitudes in
+ * [2^-60, 2^60] (a float hi of 1e300 would be inf and its lo NaN; of 1e-40,
+ * subnormal).  Kernels fall back to the double core otherwise. */
+FA_INLINE int fa_params_fit32(const fa_params *p)
+{
+    double a = fabs(p->a), b = fabs(p->b);
+    return (a == 0.0 || (a >= 0x1p-60 && a <= 0x1p60)) && (b == 0.0 || (b >= 0x1p-60 && b <= 0x1p60));
+}
+
 FA_INLINE fa_params32 fa_params_to32(const fa_params *p)
 {
     fa_params32 q;

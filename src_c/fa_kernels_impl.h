@@ -36,12 +36,19 @@
             y[i] = (float)fa_core_##name((double)x[i], &P, 1);                \
     }
 
-/* float32 in float lanes (FA_F32_NATIVE_LIST, fa_activations_f32.h) */
+/* float32 in float lanes (FA_F32_NATIVE_LIST, fa_activations_f32.h);
+ * parameters beyond float's reach (|a| > 2^60, say) take the double core */
 #define FA_GEN_F32_NATIVE(name)                                               \
     static void FA_SYM(fa_##name##_f32)(const float *FA_RESTRICT x,          \
                                         float *FA_RESTRICT y, fa_index n,     \
                                         const fa_params *p)                   \
     {                                                                         \
+        if (!fa_params_fit32(p)) {                                            \
+            const fa_params P = {p->a, p->b, p->c, p->d};                     \
+            for (fa_index i = 0; i < n; i++)                                  \
+                y[i] = (float)fa_core_##name((double)x[i], &P, 1);            \
+            return;                                                           \
+        }                                                                     \
         const fa_params32 P = fa_params_to32(p);                              \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_core32_##name(x[i], &P);                                \

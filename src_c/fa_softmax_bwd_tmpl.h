@@ -51,15 +51,21 @@
 #ifndef FA_SMB_LOGSM_DEFINED
 #define FA_SMB_LOGSM_DEFINED
 /* log_softmax's g - e^y S, S = Sh + Sl (tot = Sh + Sl rounded):
- *   y >= -ln2 (e^y >= 1/2, the entries that dominate the row):
+ *   |y| <= ln2 (e^y in [1/2, 2]: the entries that dominate the row, as
+ *      log_softmax outputs are <= 0):
  *      ((g - Sh) - Sl) - expm1(y) tot, so g - S cancels exactly first,
  *      where g - e^y S would lose everything to e^y's rounding;
- *   y < -ln2: g - e^y tot, where g - S would be the cancelling pair. */
+ *   otherwise: g - e^y tot, where g - S would be the cancelling pair. */
 FA_INLINE double fa_smb_logsm(double g, double y, double Sh, double Sl, double tot)
 {
-    double near = ((g - Sh) - Sl) - fa_expm1(y, 0) * tot;
-    double far = g - fa_exp(y, 0) * tot;
-    return y >= -0.6931471805599453 ? near : far;
+    double en = fa_expm1(y, 0) * tot, ef = fa_exp(y, 0) * tot;
+    int zero = tot == 0.0 && y < INFINITY; /* sum(g) = 0: e^y * 0 = 0 for finite y,
+                                              * also where e^y overflows double */
+    en = zero ? 0.0 : en;
+    ef = zero ? 0.0 : ef;
+    double near = ((g - Sh) - Sl) - en;
+    double far = g - ef;
+    return fabs(y) <= 0.6931471805599453 ? near : far;   /* (fa_expm1 clamps at 88) */
 }
 #endif
 
@@ -71,15 +77,18 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     fa_index full = n - n % FA_SMW;
     double S = 0.0, C = 0.0;   /* the row sum and (float64) its compensation */
     double gm = 0.0;           /* float32: max |g|, for the float write loop's range */
+    double ym = 0.0;           /* and max |y|: <= 1 for a softmax output; larger (any
+                                * y is accepted) could overflow y * dl in float */
     {
         /* S exactly enough that g - S keeps its accuracy where g and S
          * cancel (y (g - S) is tiny there, and a plain double sum's
          * n eps64 sum|g y| would be all of it): TwoSum lanes, for float32
          * too (its products are exact in double). */
-#pragma omp simd reduction(max:gm)
+#pragma omp simd reduction(max:gm, ym)
         for (fa_index i = 0; i < n; i++) {
-            double gv = fabs((double)g[i]);
+            double gv = fabs((double)g[i]), yv = fabs((double)y[i]);
             gm = gv > gm ? gv : gm;               /* NaN g: S is NaN anyway */
+            ym = yv > ym ? yv : ym;
         }
         for (fa_index i = 0; i < full; i += FA_SMW) {
 #pragma omp simd
@@ -107,7 +116,7 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
             o[i] = (SM_T)fa_smb_logsm((double)g[i], (double)y[i], S, C, tot);
     } else if (sg > 0) {
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
-        if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
+        if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
             /* float32 with FMA: y (g - S) in float lanes, twice as wide as
              * double ones and without the conversions that bound the double
              * loop: S = sh + sl (floats), g - sh = dh + dl exactly (TwoSum,
@@ -134,7 +143,7 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
         }
     } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
-        if (SM_LOWP && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
+        if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
             float sh = (float)S;
             double r = (S - (double)sh) + C;
             float sl = (float)r, sm = (float)(r - (double)sl);

@@ -390,3 +390,42 @@ def test_backward_property(entry, data):
     with np.errstate(all="ignore"):
         _check(data, entry.name + "_backward", fn_c, fn_r, (g, x), kw,
                lambda e: _grad_tol(entry.name, {k: v for k, v in kw.items() if k != "y"}, xa, e, entry))
+
+
+ROW_ENTRIES = [e for e in ENTRIES if e.kind == "rowwise" and hasattr(fastact, e.name + "_backward")]
+
+
+@pytest.mark.parametrize("entry", ROW_ENTRIES, ids=[e.name for e in ROW_ENTRIES])
+@SETTINGS
+@given(data=st.data())
+def test_rowwise_backward_property(entry, data):
+    """softmax-family backward(grad_output, y, axis): y is the forward output
+    of x (or x itself, any values), grad_output any dtype and values,
+    sometimes the wrong shape; the tolerance is test_softmax_backward's
+    (final roundings plus the intermediates' derived error)."""
+    from test_softmax_backward import slack
+    x = _x_or_bad(data)
+    kw = data.draw(params_for(entry, x), label="params")
+    g = _grad_output_for(data, entry, x, kw)
+    y = x
+    if isinstance(x, np.ndarray) and data.draw(st.booleans(), label="y = f(x)"):
+        try:
+            y = getattr(ref, entry.name)(x, **kw)
+        except (TypeError, ValueError):
+            pass
+    fn_c = getattr(fastact, entry.name + "_backward")
+    fn_r = getattr(ref, entry.name + "_backward")
+
+    def tol(e):
+        ulps = _fwd_tol(e.dtype)
+        if e.size == 0 or e.ndim == 0:
+            return ulps
+        ax = kw.get("axis", -1)
+        ga = np.broadcast_to(np.asarray(g, dtype=e.dtype), e.shape)
+        ya = np.asarray(y, dtype=e.dtype)
+        sp = np.maximum(np.spacing(np.abs(e)).astype(np.float64), np.finfo(e.dtype).smallest_subnormal)
+        with np.errstate(all="ignore"):
+            return ulps + np.nan_to_num(slack(entry.name, ga, ya, ax) / sp, nan=0.0, posinf=np.inf)
+
+    with np.errstate(all="ignore"):
+        _check(data, entry.name + "_backward", fn_c, fn_r, (g, y), kw, tol)
