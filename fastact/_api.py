@@ -180,7 +180,8 @@ def _ref_params(entry: Activation, params: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _axis(func: str, axis: Any, ndim: int, argname: str = "axis") -> int:
-    axis = _registry.Param(argname, 0, kind="axis").convert(func, axis)
+    if type(axis) is not int:  # the common case skips the general conversion (per-call cost)
+        axis = _registry.Param(argname, 0, kind="axis").convert(func, axis)
     if not -ndim <= axis < ndim:
         raise ValueError(f"{func}(): {argname} {axis} is out of bounds for an array of dimension {ndim}")
     return axis % ndim
@@ -218,8 +219,8 @@ def _prelu(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend:
     if y is None:
         y = np.empty_like(work, order="C")
     if backend == "c":
-        outer = int(np.prod(work.shape[:axis], dtype=np.int64))
-        inner = int(np.prod(work.shape[axis + 1:], dtype=np.int64))
+        outer = math.prod(work.shape[:axis])
+        inner = math.prod(work.shape[axis + 1:])
         _ext.per_channel(_KERNEL_ID["leaky_relu"], work, y, w, outer, w.size, inner,
                          nthreads=_threads.get_num_threads(), min_chunk=entry.min_chunk)
     else:
@@ -249,8 +250,8 @@ def _maxout(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backend
     if y is None:
         y = np.empty(oshape, dtype=work.dtype)
     if backend == "c":
-        outer = int(np.prod(work.shape[:axis], dtype=np.int64))
-        inner = int(np.prod(work.shape[axis + 1:], dtype=np.int64))
+        outer = math.prod(work.shape[:axis])
+        inner = math.prod(work.shape[axis + 1:])
         _ext.maxout(work, y, outer, n // pool, pool, inner,
                     nthreads=_threads.get_num_threads(), min_chunk=entry.min_chunk)
     else:
@@ -274,8 +275,8 @@ def _rowwise(entry: Activation, x: Any, params: Dict[str, Any], out: Any, backen
     work, y, order = _same_shape_buffers(arr, work_dt, out)
     if backend == "c":
         wc, yc, ax = (work, y, axis) if order == "C" else (work.T, y.T, work.ndim - 1 - axis)
-        outer = int(np.prod(wc.shape[:ax], dtype=np.int64))
-        inner = int(np.prod(wc.shape[ax + 1:], dtype=np.int64))
+        outer = math.prod(wc.shape[:ax])
+        inner = math.prod(wc.shape[ax + 1:])
         _ext.softmax(_ROWWISE_OP[entry.name], wc, yc, outer, wc.shape[ax], inner,
                      nthreads=_threads.get_num_threads(), min_chunk=entry.min_chunk)
     else:
@@ -704,8 +705,8 @@ def _prelu_kernel_grad(entry, g, work, w, ax, slopes, backend):
                 _ext.binary(kid, 0, g, work, y, float(slopes), nthreads=_threads_now(),
                             min_chunk=entry.min_chunk)
         else:
-            outer = int(np.prod(work.shape[:ax], dtype=np.int64))
-            inner = int(np.prod(work.shape[ax + 1:], dtype=np.int64))
+            outer = math.prod(work.shape[:ax])
+            inner = math.prod(work.shape[ax + 1:])
             _ext.per_channel_grad(kid, g, work, y, w, outer, w.size, inner,
                                   nthreads=_threads_now(), min_chunk=entry.min_chunk)
     else:
@@ -728,8 +729,8 @@ def _prelu_backward(entry, fname, g, x, weight, axis, out, backend):
         gw = _prelu_weight_grad(gw_, xw_, 1, 1, xw_.size)[0]
         gw = np.float64(gw) if wshape == () else np.full(wshape, gw)
     else:
-        outer = int(np.prod(xw_.shape[:ax], dtype=np.int64))
-        inner = int(np.prod(xw_.shape[ax + 1:], dtype=np.int64))
+        outer = math.prod(xw_.shape[:ax])
+        inner = math.prod(xw_.shape[ax + 1:])
         gw = _prelu_weight_grad(gw_, xw_, outer, w.size, inner)
     return _finish(gx, res_dt, out, xa.ndim == 0), gw
 
@@ -774,8 +775,8 @@ def _maxout_backward(entry, fname, g, x, pool, axis, out, backend):
             y = out
         if y is None:
             y = np.empty(xa.shape, dtype=work_dt)
-        outer = int(np.prod(xa.shape[:ax], dtype=np.int64))
-        inner = int(np.prod(xa.shape[ax + 1:], dtype=np.int64))
+        outer = math.prod(xa.shape[:ax])
+        inner = math.prod(xa.shape[ax + 1:])
         _ext.maxout_backward(xw, gw, y, outer, oshape[ax], pool, inner,
                              nthreads=_threads_now(), min_chunk=entry.min_chunk)
         return _finish(y, res_dt, out, False)
