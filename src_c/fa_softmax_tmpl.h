@@ -1,8 +1,7 @@
 /*
  * fa_softmax_tmpl.h -- the float64 softmax forward kernels; included by
- * fa_softmax_impl.h with SM_T = double, SM_SUF = f64 and SM_LOWP = 0
- * (float32 has its float-lane kernels in fa_softmax_f32.h; the SM_LOWP
- * branches are the float32-in-double forms they replaced).  See fa_softmax_impl.h for the
+ * fa_softmax_impl.h with SM_T = double and SM_SUF = f64 (float32 has its
+ * float-lane kernels in fa_softmax_f32.h).  See fa_softmax_impl.h for the
  * algorithm.
  */
 #define SM_CAT_(a, b) a##_##b
@@ -19,15 +18,12 @@ static double SM_FN(fa_sm_expblock)(const SM_T *FA_RESTRICT x, double *FA_RESTRI
     for (fa_index i = 0; i < len; i++) {
         double v = sg * (double)x[i];
         double d = v - M;
-        double e, el = 0.0;
-        if (SM_LOWP) {
-            e = fa_exp(d, 1);
-        } else { /* float64: x - M exactly (d + lo): its rounding would cost |d|/2
-                  * ULP; and exp's own low part el, summed apart */
-            double bb = d - v;
-            double lo = (v - (d - bb)) + (-M - bb);
-            e = fa_exp_dd2(d, fabs(d) < 1e300 ? lo : 0.0, &el);
-        }
+        /* x - M exactly (d + lo): its rounding would cost |d|/2 ULP; and
+         * exp's own low part el, summed apart */
+        double el;
+        double bb = d - v;
+        double lo = (v - (d - bb)) + (-M - bb);
+        double e = fa_exp_dd2(d, fabs(d) < 1e300 ? lo : 0.0, &el);
         int top = d == 0.0;
         tmp[i] = top ? 0.0 : e;
         low += top ? 0.0 : el;
@@ -37,8 +33,7 @@ static double SM_FN(fa_sm_expblock)(const SM_T *FA_RESTRICT x, double *FA_RESTRI
     return cnt;
 }
 
-/* Sum of tmp[0..len): float32 needs no compensation (double lanes);
- * float64 carries each lane's rounding errors (TwoSum) in q. */
+/* Sum of tmp[0..len), each lane's rounding errors (TwoSum) carried in q. */
 static void SM_FN(fa_sm_sumblock)(const double *FA_RESTRICT tmp, fa_index len,
                                  double *FA_RESTRICT s, double *FA_RESTRICT q)
 {
@@ -48,20 +43,16 @@ static void SM_FN(fa_sm_sumblock)(const double *FA_RESTRICT tmp, fa_index len,
         for (int j = 0; j < FA_SMW; j++) {
             double e = tmp[i + j];
             double t = s[j] + e;
-            if (!SM_LOWP) {
-                double bb = t - s[j];
-                q[j] += (s[j] - (t - bb)) + (e - bb);
-            }
+            double bb = t - s[j];
+            q[j] += (s[j] - (t - bb)) + (e - bb);
             s[j] = t;
         }
     }
     for (fa_index i = full; i < len; i++) {
         double e = tmp[i];
         double t = s[0] + e;
-        if (!SM_LOWP) {
-            double bb = t - s[0];
-            q[0] += (s[0] - (t - bb)) + (e - bb);
-        }
+        double bb = t - s[0];
+        q[0] += (s[0] - (t - bb)) + (e - bb);
         s[0] = t;
     }
 }
@@ -114,18 +105,11 @@ static void SM_FN(fa_sm_write)(const SM_T *FA_RESTRICT x, SM_T *FA_RESTRICT y, f
         for (fa_index i = 0; i < len; i++) {
             double v = sg * (double)x[i];
             double d = v - M;
-            double lo = 0.0;
-            if (!SM_LOWP) { /* x - M exactly: d + lo */
-                double bb = d - v;
-                lo = (v - (d - bb)) + (-M - bb);
-                lo = fabs(d) < 1e300 ? lo : 0.0;
-            }
+            double bb = d - v;                    /* x - M exactly: d + lo */
+            double lo = (v - (d - bb)) + (-M - bb);
+            lo = fabs(d) < 1e300 ? lo : 0.0;
             y[i] = (SM_T)((d - a) + (lo - alo));
         }
-    } else if (SM_LOWP) {
-#pragma omp simd
-        for (fa_index i = 0; i < len; i++)
-            y[i] = (SM_T)(fa_exp(sg * (double)x[i] - M, 1) * a);
     } else {
 #pragma omp simd
         for (fa_index i = 0; i < len; i++) {
@@ -146,15 +130,12 @@ static void SM_FN(fa_sm_write)(const SM_T *FA_RESTRICT x, SM_T *FA_RESTRICT y, f
 FA_INLINE double SM_FN(fa_sm_logsum)(double rest, double comp, double cnt, double *lo)
 {
     double L = log1p((rest + comp) + (cnt - 1.0));
-    *lo = 0.0;
-    if (!SM_LOWP) {
-        double m, el;
-        double e = fa_exp_s2(L, 0.0, 0, &m, &el);
-        double sh = cnt + rest;
-        double bb = sh - cnt;                             /* TwoSum: sh + sl = cnt + rest */
-        double sl = ((cnt - (sh - bb)) + (rest - bb)) + comp;
-        *lo = ((sh - e) + (sl - el)) / e;
-    }
+    double m, el;
+    double e = fa_exp_s2(L, 0.0, 0, &m, &el);
+    double sh = cnt + rest;
+    double bb = sh - cnt;                                 /* TwoSum: sh + sl = cnt + rest */
+    double sl = ((cnt - (sh - bb)) + (rest - bb)) + comp;
+    *lo = ((sh - e) + (sl - el)) / e;
     return L;
 }
 
@@ -171,7 +152,7 @@ static void SM_FN(fa_sm_row)(const SM_T *x, SM_T *y, fa_index n, double sg, int 
         double mn = SM_FN(fa_sm_maxblock)(x + b, len, sg);
         if ((mn > M) | (mn != mn)) {
             /* rescale once per block in which the max grew (0 for M = -inf) */
-            double sc = fa_exp(M - mn, SM_LOWP);
+            double sc = fa_exp(M - mn, 0);
             for (int j = 0; j < FA_SMW; j++) {
                 s[j] = (s[j] + q[j]) * sc;
                 q[j] = 0.0;
@@ -195,7 +176,7 @@ static void SM_FN(fa_sm_row)(const SM_T *x, SM_T *y, fa_index n, double sg, int 
         rest = t;
     }
     double a = logsm ? SM_FN(fa_sm_logsum)(rest, comp, cnt, &llo)
-                     : (SM_LOWP ? 1.0 / ((rest + comp) + cnt) : fa_sm_total(rest, comp, cnt, &llo));
+                     : fa_sm_total(rest, comp, cnt, &llo);
     SM_FN(fa_sm_write)(x, y, n, sg, M, a, llo, logsm);
 }
 
@@ -223,7 +204,7 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
         for (fa_index j = 0; j < w; j++) {
             double mn = bm[j];
             int grew = (mn > m[j]) | (mn != mn);
-            double sc = fa_exp(m[j] - mn, SM_LOWP);
+            double sc = fa_exp(m[j] - mn, 0);
             double ns = ((s[j] + q[j]) + c[j]) * sc;
             s[j] = grew ? ns : s[j];
             q[j] = grew ? 0.0 : q[j];
@@ -236,22 +217,16 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
             for (fa_index j = 0; j < w; j++) {
                 double v = sg * (double)xk[j];
                 double d = v - m[j];
-                double e, el = 0.0;
-                if (SM_LOWP) {
-                    e = fa_exp(d, 1);
-                } else {
-                    double bb = d - v;
-                    double lo = (v - (d - bb)) + (-m[j] - bb);
-                    e = fa_exp_dd2(d, fabs(d) < 1e300 ? lo : 0.0, &el);
-                }
+                double el;
+                double bb = d - v;
+                double lo = (v - (d - bb)) + (-m[j] - bb);
+                double e = fa_exp_dd2(d, fabs(d) < 1e300 ? lo : 0.0, &el);
                 int top = d == 0.0;
                 e = top ? 0.0 : e;
                 c[j] += top ? 1.0 : 0.0;
                 double t = s[j] + e;
-                if (!SM_LOWP) {
-                    double bb = t - s[j];
-                    q[j] += ((s[j] - (t - bb)) + (e - bb)) + (top ? 0.0 : el);
-                }
+                double b2 = t - s[j];
+                q[j] += ((s[j] - (t - b2)) + (e - b2)) + (top ? 0.0 : el);
                 s[j] = t;
             }
         }
@@ -263,7 +238,7 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
         if (logsm)
             a[j] = SM_FN(fa_sm_logsum)(s[j], q[j], c[j], &alo[j]);
         else
-            a[j] = SM_LOWP ? 1.0 / ((s[j] + q[j]) + c[j]) : fa_sm_total(s[j], q[j], c[j], &alo[j]);
+            a[j] = fa_sm_total(s[j], q[j], c[j], &alo[j]);
     }
     for (fa_index k = 0; k < n; k++) {
         const SM_T *xk = x + k * inner;
@@ -273,18 +248,11 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
             for (fa_index j = 0; j < w; j++) {
                 double v = sg * (double)xk[j];
                 double d = v - m[j];
-                double lo = 0.0;
-                if (!SM_LOWP) {
-                    double bb = d - v;
-                    lo = (v - (d - bb)) + (-m[j] - bb);
-                    lo = fabs(d) < 1e300 ? lo : 0.0;
-                }
+                double bb = d - v;
+                double lo = (v - (d - bb)) + (-m[j] - bb);
+                lo = fabs(d) < 1e300 ? lo : 0.0;
                 yk[j] = (SM_T)((d - a[j]) + (lo - alo[j]));
             }
-        } else if (SM_LOWP) {
-#pragma omp simd
-            for (fa_index j = 0; j < w; j++)
-                yk[j] = (SM_T)(fa_exp(sg * (double)xk[j] - m[j], 1) * a[j]);
         } else {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++) {
