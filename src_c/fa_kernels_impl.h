@@ -21,6 +21,28 @@
 #define FA_RESTRICT __restrict__
 #endif
 
+/* AVX-512: the FA_V512_F32_LIST activations have float32 kernels in double
+ * lanes (fa_v512_f32.h); the generated float32 kernels below hand over to
+ * them first.  FA_VID_<name> numbers every activation, so the hand-over is
+ * a switch on a constant that the compiler folds away. */
+#ifdef FA_V512
+#include "fa_v512_f32.h"
+#define FA_VID(name) FA_VID_##name,
+enum { FA_UNARY_LIST(FA_VID) FA_VID_COUNT };
+#define FA_V512_CASE(name) case FA_VID_##name: fa_v512_##name##_f32(x, y, n, p); return 1;
+FA_V_INLINE int fa_v512_f32_try(int id, const float *x, float *y, fa_index n,
+                                const fa_params *p)
+{
+    switch (id) {
+    FA_V512_F32_LIST(FA_V512_CASE)
+    default: return 0;
+    }
+}
+#define FA_V512_TRY(name) if (fa_v512_f32_try(FA_VID_##name, x, y, n, p)) return;
+#else
+#define FA_V512_TRY(name)
+#endif
+
 /* x and y are either identical (in place) or disjoint: y[i] depends on x[i]
  * alone, so `restrict` is safe for the exact-alias case too (every kernel
  * below).
@@ -31,6 +53,7 @@
                                         float *FA_RESTRICT y, fa_index n,     \
                                         const fa_params *p)                   \
     {                                                                         \
+        FA_V512_TRY(name)                                                     \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)fa_core_##name((double)x[i], &P, 1);                \
@@ -43,6 +66,7 @@
                                         float *FA_RESTRICT y, fa_index n,     \
                                         const fa_params *p)                   \
     {                                                                         \
+        FA_V512_TRY(name)                                                     \
         if (!fa_params_fit32(p)) {                                            \
             const fa_params P = {p->a, p->b, p->c, p->d};                     \
             for (fa_index i = 0; i < n; i++)                                  \
