@@ -39,8 +39,41 @@ FA_V_INLINE int fa_v512_f32_try(int id, const float *x, float *y, fa_index n,
     }
 }
 #define FA_V512_TRY(name) if (fa_v512_f32_try(FA_VID_##name, x, y, n, p)) return;
+/* the same for f'(x), g f'(x) and g f'(x) from the forward output */
+#define FA_V512_DCASE(name) case FA_VID_##name: fa_v512_d_##name##_f32(x, y, n, p); return 1;
+#define FA_V512_BCASE(name) case FA_VID_##name: fa_v512_b_##name##_f32(g, x, y, n, p); return 1;
+#define FA_V512_YCASE(name) case FA_VID_##name: fa_v512_by_##name##_f32(g, x, y, n, p); return 1;
+FA_V_INLINE int fa_v512_d_try(int id, const float *x, float *y, fa_index n, const fa_params *p)
+{
+    switch (id) {
+    FA_V512_D_LIST(FA_V512_DCASE)
+    default: return 0;
+    }
+}
+FA_V_INLINE int fa_v512_b_try(int id, const float *g, const float *x, float *y, fa_index n,
+                              const fa_params *p)
+{
+    switch (id) {
+    FA_V512_D_LIST(FA_V512_BCASE)
+    default: return 0;
+    }
+}
+FA_V_INLINE int fa_v512_y_try(int id, const float *g, const float *x, float *y, fa_index n,
+                              const fa_params *p)
+{
+    switch (id) {
+    FA_FROM_Y_LIST(FA_V512_YCASE)
+    default: return 0;
+    }
+}
+#define FA_V512_DTRY(name) if (fa_v512_d_try(FA_VID_##name, x, y, n, p)) return;
+#define FA_V512_BTRY(name) if (fa_v512_b_try(FA_VID_##name, g, x, y, n, p)) return;
+#define FA_V512_YTRY(name) if (fa_v512_y_try(FA_VID_##name, g, yf, y, n, p)) return;
 #else
 #define FA_V512_TRY(name)
+#define FA_V512_DTRY(name)
+#define FA_V512_BTRY(name)
+#define FA_V512_YTRY(name)
 #endif
 
 /* x and y are either identical (in place) or disjoint: y[i] depends on x[i]
@@ -223,6 +256,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           float *FA_RESTRICT y, fa_index n,   \
                                           const fa_params *p)                 \
     {                                                                         \
+        FA_V512_DTRY(name)                                                    \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)fa_dcore_##name((double)x[i], &P, 1);               \
@@ -240,6 +274,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           float *FA_RESTRICT y, fa_index n,   \
                                           const fa_params *p)                 \
     {                                                                         \
+        FA_V512_BTRY(name)                                                    \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)((double)g[i] * fa_dcore_##name((double)x[i], &P, 1)); \
@@ -262,6 +297,7 @@ FA_UNARY_LIST(FA_GEN_GRAD)
                                            float *FA_RESTRICT y, fa_index n,  \
                                            const fa_params *p)                \
     {                                                                         \
+        FA_V512_YTRY(name)                                                    \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)((double)g[i] * fa_ycore_##name((double)yf[i], &P, 1)); \

@@ -41,6 +41,8 @@
 
 #include <immintrin.h>
 #include "fa_kernels.h"
+#include "fa_activations.h"
+#include "fa_derivatives.h"
 
 #define FA_V_INLINE static inline __attribute__((always_inline))
 
@@ -286,32 +288,211 @@ FA_V_INLINE __m512d fa_v8_mish(__m512d x, const fa_vparams *P)
     return _mm512_mask_and_pd(_mm512_mul_pd(x, s), zero, x, fa_vset(-0.0));
 }
 
+/* gelu(x) = x erfc(z)/2, z = -x/sqrt2, with the erfc of fa_erfc_lowp
+ * (fa_activations.h: the same fits and constants, ~1e-13 relative, both
+ * branches evaluated and selected by mask):
+ *   |z| <  Z0: 1 - z Q(z^2);   |z| >= Z0: E = e^(-a^2) H(u), 2 - E for z < 0.
+ * a is clamped to [Z0, ZMAX] so e^(-a^2) stays in range; z > ZMAX (the
+ * result rounds to -0 in float32 from z = 10.15) gives x's signed zero,
+ * also for x = -inf, where x * tiny would be -inf. */
+FA_V_INLINE __m512d fa_v8_gelu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d z = _mm512_mul_pd(x, fa_vset(-FA_INV_SQRT2));
+    __m512d a = _mm512_andnot_pd(fa_vset(-0.0), z);
+    __m512d zs = _mm512_min_pd(fa_vset(FA_ERFC_Z0), _mm512_max_pd(fa_vset(-FA_ERFC_Z0), z));
+    __m512d at = _mm512_min_pd(fa_vset(FA_ERFC_ZMAX), _mm512_max_pd(fa_vset(FA_ERFC_Z0), a));
+    __m512d w = _mm512_mul_pd(zs, zs);
+    __m512d q = fa_vset(fa_erf_small_coef[8]);
+    for (int i = 7; i >= 0; i--) q = _mm512_fmadd_pd(q, w, fa_vset(fa_erf_small_coef[i]));
+    __m512d small = _mm512_fnmadd_pd(zs, q, fa_vset(1.0));
+    __m512d u = fa_vdiv(_mm512_fmsub_pd(at, fa_vset(FA_ERFC_ALPHA), fa_vset(FA_ERFC_BETA)),
+                        _mm512_add_pd(at, fa_vset(FA_ERFC_K)));
+    __m512d h = fa_vset(fa_erfc_tail_coef[14]);
+    for (int i = 13; i >= 0; i--) h = _mm512_fmadd_pd(h, u, fa_vset(fa_erfc_tail_coef[i]));
+    __m512d e = _mm512_mul_pd(fa_vexp(_mm512_mul_pd(at, _mm512_sub_pd(_mm512_setzero_pd(), at))), h);
+    __mmask8 neg = _mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d c = _mm512_mask_sub_pd(e, neg, fa_vset(2.0), e);
+    __mmask8 sm = _mm512_cmp_pd_mask(a, fa_vset(FA_ERFC_Z0), _CMP_LT_OQ);
+    c = _mm512_mask_mov_pd(c, sm, small);
+    __m512d y = _mm512_mul_pd(_mm512_mul_pd(x, fa_vset(0.5)), c);
+    __mmask8 big = _mm512_cmp_pd_mask(z, fa_vset(FA_ERFC_ZMAX), _CMP_GT_OQ);
+    return _mm512_mask_and_pd(y, big, x, fa_vset(-0.0));
+}
+
+/* ---- derivatives f'(x) (FA_V512_D_LIST: the ones without interior
+ * zeros, where 2^-28 relative per term is 2^-28 relative in the result;
+ * silu, gelu, mish, ... cancel near their derivative's zeros and keep the
+ * double cores) ---- */
+
+/* e / (1 + e)^2 = sigmoid'(v) with e = e^-|v| (one reciprocal) */
+FA_V_INLINE __m512d fa_vdsig(__m512d e)
+{
+    __m512d r = fa_vrcp(_mm512_add_pd(fa_vset(1.0), e));
+    return _mm512_mul_pd(_mm512_mul_pd(e, r), r);
+}
+
+FA_V_INLINE __m512d fa_v8d_sigmoid(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    return fa_vdsig(fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x))));
+}
+
+/* tanh'(x) = 4 sigmoid'(2x) */
+FA_V_INLINE __m512d fa_v8d_tanh(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d z = _mm512_max_pd(fa_vset(-1000.0), _mm512_add_pd(fa_vnegabs(x), fa_vnegabs(x)));
+    return _mm512_mul_pd(fa_vset(4.0), fa_vdsig(fa_vexp(z)));
+}
+
+/* sigmoid(v) itself: softplus' (v = beta x) and log_sigmoid' (v = -x) */
+FA_V_INLINE __m512d fa_vsig(__m512d v)
+{
+    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d s = fa_vrcp(_mm512_add_pd(fa_vset(1.0), e));
+    return _mm512_mask_mul_pd(s, neg, s, e);
+}
+
+FA_V_INLINE __m512d fa_v8d_log_sigmoid(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    return fa_vsig(_mm512_xor_pd(x, fa_vset(-0.0)));
+}
+
+FA_V_INLINE __m512d fa_v8d_softplus(__m512d x, const fa_vparams *P)
+{
+    __m512d v = _mm512_mul_pd(x, fa_vset(P->a));
+    __mmask8 lin = _mm512_cmp_pd_mask(v, fa_vset(P->b), _CMP_GT_OQ);
+    return _mm512_mask_mov_pd(fa_vsig(v), lin, fa_vset(1.0));
+}
+
+/* c e^(t) for x <= 0 (t = x or x/alpha, clamped to [-1000, 0]), else pz */
+FA_V_INLINE __m512d fa_vdelu(__m512d x, __m512d t, double c, double pz)
+{
+    __m512d z = _mm512_max_pd(fa_vset(-1000.0), _mm512_min_pd(_mm512_setzero_pd(), t));
+    __m512d n = _mm512_mul_pd(fa_vset(c), fa_vexp(z));
+    __mmask8 pos = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ);
+    return _mm512_mask_mov_pd(n, pos, fa_vset(pz));
+}
+
+FA_V_INLINE __m512d fa_v8d_elu(__m512d x, const fa_vparams *P)
+{
+    return fa_vdelu(x, x, P->a, 1.0);
+}
+
+FA_V_INLINE __m512d fa_v8d_celu(__m512d x, const fa_vparams *P)
+{
+    return fa_vdelu(x, _mm512_mul_pd(x, fa_vset(P->inva)), 1.0, 1.0);
+}
+
+FA_V_INLINE __m512d fa_v8d_selu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    return fa_vdelu(x, x, 1.7580993408473768599402175208123, 1.0507009873554804934193349852946);
+}
+
+/* ---- f'(x) from the forward output y (FA_FROM_Y_LIST, the formulas of
+ * fa_ycore_*: products and exact differences, so double lanes give the
+ * double core's value) ---- */
+FA_V_INLINE __m512d fa_v8y_sigmoid(__m512d y, const fa_vparams *P)
+{
+    (void)P;
+    return _mm512_mul_pd(y, _mm512_sub_pd(fa_vset(1.0), y));
+}
+
+FA_V_INLINE __m512d fa_v8y_tanh(__m512d y, const fa_vparams *P)
+{
+    (void)P;
+    return _mm512_mul_pd(_mm512_sub_pd(fa_vset(1.0), y), _mm512_add_pd(fa_vset(1.0), y));
+}
+
+FA_V_INLINE __m512d fa_vyelu(__m512d y, __m512d n, double pz)
+{
+    __mmask8 pos = _mm512_cmp_pd_mask(y, _mm512_setzero_pd(), _CMP_GT_OQ);
+    return _mm512_mask_mov_pd(n, pos, fa_vset(pz));
+}
+
+FA_V_INLINE __m512d fa_v8y_elu(__m512d y, const fa_vparams *P)
+{
+    return fa_vyelu(y, _mm512_add_pd(y, fa_vset(P->a)), 1.0);
+}
+
+FA_V_INLINE __m512d fa_v8y_celu(__m512d y, const fa_vparams *P)
+{
+    return fa_vyelu(y, _mm512_add_pd(_mm512_div_pd(y, fa_vset(P->a)), fa_vset(1.0)), 1.0);
+}
+
+FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
+{
+    (void)P;
+    return fa_vyelu(y, _mm512_add_pd(y, fa_vset(1.7580993408473768599402175208123)),
+                    1.0507009873554804934193349852946);
+}
+
 /* the float32 kernels: 16 floats per step as two 8-double halves; the tail
  * through the same code with masked loads and stores */
 #define FA_V512_F32_LIST(X) \
     X(sigmoid) X(silu) X(swish) X(gelu_tanh) X(tanh) X(elu) X(celu) X(selu) \
-    X(softplus) X(log_sigmoid) X(mish)
+    X(softplus) X(log_sigmoid) X(mish) X(gelu)
 
-#define FA_V512_GEN(name)                                                     \
-    static void fa_v512_##name##_f32(const float *x, float *y, fa_index n,   \
-                                      const fa_params *p)                     \
+#define FA_V512_D_LIST(X) \
+    X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu)
+
+#define FA_VPARAMS(p) {(p)->a, (p)->b, (p)->a != 0.0 ? 1.0 / (p)->a : 0.0}
+#define FA_VLOAD(m, s) _mm512_cvtps_pd(_mm256_maskz_loadu_ps((m), (s)))
+
+/* y = core(x) (unary) or y = g * core(x) (binary, the product in double,
+ * rounded once), 16 floats per step, the tail 8 at a time with masks */
+#define FA_V512_UNARY(kname, core)                                            \
+    static void kname(const float *x, float *y, fa_index n, const fa_params *p) \
     {                                                                         \
-        const fa_vparams P = {p->a, p->b, p->a != 0.0 ? 1.0 / p->a : 0.0};    \
+        const fa_vparams P = FA_VPARAMS(p);                                   \
         fa_index i = 0;                                                       \
         for (; i + 16 <= n; i += 16) {                                        \
             __m512d lo = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));             \
             __m512d hi = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));         \
-            _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(fa_v8_##name(lo, &P)));   \
-            _mm256_storeu_ps(y + i + 8, _mm512_cvtpd_ps(fa_v8_##name(hi, &P))); \
+            _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(core(lo, &P)));           \
+            _mm256_storeu_ps(y + i + 8, _mm512_cvtpd_ps(core(hi, &P)));       \
         }                                                                     \
         for (; i < n; i += 8) {                                               \
             fa_index k = n - i < 8 ? n - i : 8;                               \
             __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
-            __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i));     \
-            _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(fa_v8_##name(v, &P))); \
+            _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(core(FA_VLOAD(m, x + i), &P))); \
         }                                                                     \
     }
 
+#define FA_V512_BINARY(kname, core)                                           \
+    static void kname(const float *g, const float *x, float *y, fa_index n,   \
+                      const fa_params *p)                                     \
+    {                                                                         \
+        const fa_vparams P = FA_VPARAMS(p);                                   \
+        fa_index i = 0;                                                       \
+        for (; i + 16 <= n; i += 16) {                                        \
+            __m512d lo = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));             \
+            __m512d hi = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));         \
+            __m512d glo = _mm512_cvtps_pd(_mm256_loadu_ps(g + i));            \
+            __m512d ghi = _mm512_cvtps_pd(_mm256_loadu_ps(g + i + 8));        \
+            _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(_mm512_mul_pd(glo, core(lo, &P)))); \
+            _mm256_storeu_ps(y + i + 8, _mm512_cvtpd_ps(_mm512_mul_pd(ghi, core(hi, &P)))); \
+        }                                                                     \
+        for (; i < n; i += 8) {                                               \
+            fa_index k = n - i < 8 ? n - i : 8;                               \
+            __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
+            __m512d v = _mm512_mul_pd(FA_VLOAD(m, g + i), core(FA_VLOAD(m, x + i), &P)); \
+            _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(v));              \
+        }                                                                     \
+    }
+
+#define FA_V512_GEN(name) FA_V512_UNARY(fa_v512_##name##_f32, fa_v8_##name)
+#define FA_V512_GEN_D(name)                                                   \
+    FA_V512_UNARY(fa_v512_d_##name##_f32, fa_v8d_##name)                      \
+    FA_V512_BINARY(fa_v512_b_##name##_f32, fa_v8d_##name)
+#define FA_V512_GEN_Y(name) FA_V512_BINARY(fa_v512_by_##name##_f32, fa_v8y_##name)
+
+FA_V512_D_LIST(FA_V512_GEN_D)
+FA_FROM_Y_LIST(FA_V512_GEN_Y)
 FA_V512_F32_LIST(FA_V512_GEN)
 
 #endif /* FA_V512_F32_H */
