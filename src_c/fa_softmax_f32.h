@@ -232,6 +232,166 @@ static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index 
     }
 }
 
+#ifdef FA_V512
+/*
+ * AVX-512: the terms in double lanes (fa_v512_f32.h's exp, 2^-34 relative),
+ * for the reasons the elementwise float32 kernels use them: v - M is exact
+ * in double, e^(v - M) needs no hi + lo and no 2^64 scaling (a double holds
+ * every term normally), and y = (float)(e / S) rounds once, subnormal y
+ * included.  Terms below e^-200 (y < 2^-288) are 0, which keeps subnormal
+ * doubles out of the sums.  Same passes, blocks, max counting and NaN
+ * rules as above; rows of up to FA_SMB elements keep their terms (double)
+ * in an L1 scratch buffer.
+ */
+FA_V_INLINE __m512d fa_v512_sm_term(__m512d v, __m512d M, __mmask8 *top)
+{
+    __m512d d = _mm512_sub_pd(v, M);
+    *top = _mm512_cmp_pd_mask(d, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    __mmask8 in = _mm512_cmp_pd_mask(d, fa_vset(-200.0), _CMP_GE_OQ);
+    return _mm512_maskz_mov_pd(in, fa_vexp(_mm512_max_pd(fa_vset(-200.0), d)));
+}
+
+FA_V_INLINE __m512d fa_v512_sm_load(const float *x, fa_index k, __m512d sg)
+{
+    __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+    return _mm512_mul_pd(sg, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x)));
+}
+
+static double fa_v512_sm32_expsum(const float *x, fa_index len, float sg, float M,
+                                  double *cnt_out, double *th)
+{
+    __m512d sum = _mm512_setzero_pd(), cnt = _mm512_setzero_pd();
+    const __m512d Md = fa_vset((double)M), sgd = fa_vset((double)sg);
+    for (fa_index i = 0; i < len; i += 8) {
+        fa_index k = len - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), top;
+        __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + i, k, sgd), Md, &top);
+        if (th) _mm512_mask_storeu_pd(th + i, m, e);
+        top &= m;
+        sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd((__mmask8)(m & ~top), e));
+        cnt = _mm512_mask_add_pd(cnt, top, cnt, fa_vset(1.0));
+    }
+    *cnt_out = _mm512_reduce_add_pd(cnt);
+    return _mm512_reduce_add_pd(sum);
+}
+
+static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int logsm)
+{
+    double th[FA_SMB];
+    int one = n <= FA_SMB;
+    double rest = 0.0, cnt = 0.0;
+    float M = -INFINITY;
+    for (fa_index b = 0; b < n; b += FA_SMB) {
+        fa_index len = n - b < FA_SMB ? n - b : FA_SMB;
+        float mn = FA_SYM(fa_sm32_max)(x + b, len, sg);
+        if ((mn > M) | (mn != mn)) {
+            double sc = fa_exp((double)M - (double)mn, 1);  /* 0 for M = -inf */
+            rest = rest * sc + cnt * sc;   /* earlier max terms are ordinary now */
+            cnt = 0.0;
+            M = mn;
+        }
+        if (!(fabsf(M) < INFINITY)) break;
+        double bc;
+        rest += fa_v512_sm32_expsum(x + b, len, sg, M, &bc, one ? th : NULL);
+        cnt += bc;
+    }
+    if (!(fabsf(M) < INFINITY)) {
+        for (fa_index i = 0; i < n; i++) y[i] = NAN;
+        return;
+    }
+    if (logsm) {
+        double L = log1p(rest + (cnt - 1.0));
+        for (fa_index i = 0; i < n; i++)
+            y[i] = (float)(((double)(sg * x[i]) - (double)M) - L);
+        return;
+    }
+    const __m512d a = fa_vset(1.0 / (rest + cnt)), Md = fa_vset((double)M), sgd = fa_vset((double)sg);
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), top;
+        __m512d e = one ? _mm512_maskz_loadu_pd(m, th + i)
+                        : fa_v512_sm_term(fa_v512_sm_load(x + i, k, sgd), Md, &top);
+        _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(_mm512_mul_pd(e, a)));
+    }
+}
+
+/* a non-last axis, lanes along the contiguous dimension (w <= 64) */
+static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inner,
+                              fa_index w, float sg, int logsm)
+{
+    float m[FA_SOFTMAX_LANES], bm[FA_SOFTMAX_LANES];
+    double md[FA_SOFTMAX_LANES], tot[FA_SOFTMAX_LANES], cn[FA_SOFTMAX_LANES];
+    double L[FA_SOFTMAX_LANES], A[FA_SOFTMAX_LANES];
+    const __m512d sgd = fa_vset((double)sg);
+    for (fa_index j = 0; j < w; j++) { m[j] = -INFINITY; tot[j] = 0.0; cn[j] = 0.0; }
+    for (fa_index k0 = 0; k0 < n; k0 += FA_SMK) {
+        fa_index k1 = n - k0 < FA_SMK ? n : k0 + FA_SMK;
+        for (fa_index j = 0; j < w; j++) bm[j] = m[j];
+        for (fa_index k = k0; k < k1; k++) {
+            const float *xk = x + k * inner;
+#pragma omp simd
+            for (fa_index j = 0; j < w; j++) {
+                float v = sg * xk[j];
+                bm[j] = FA_SM_MAX(bm[j], v);
+            }
+        }
+        for (fa_index j = 0; j < w; j++) {
+            float mn = bm[j];
+            if ((mn > m[j]) | (mn != mn)) {
+                double sc = fa_exp((double)m[j] - (double)mn, 1);
+                tot[j] = tot[j] * sc + cn[j] * sc;
+                cn[j] = 0.0;
+                m[j] = mn;
+            }
+            md[j] = (double)m[j];
+        }
+        for (fa_index j = 0; j < w; j += 8) {
+            fa_index kk = w - j;
+            __mmask8 msk = (__mmask8)(kk >= 8 ? 0xFF : (1u << kk) - 1u), top;
+            __m512d Mj = _mm512_maskz_loadu_pd(msk, md + j);
+            __m512d t = _mm512_maskz_loadu_pd(msk, tot + j), c = _mm512_maskz_loadu_pd(msk, cn + j);
+            for (fa_index k = k0; k < k1; k++) {
+                __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + k * inner + j, kk, sgd), Mj, &top);
+                t = _mm512_add_pd(t, _mm512_maskz_mov_pd((__mmask8)~top, e));
+                c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
+            }
+            _mm512_mask_storeu_pd(tot + j, msk, t);
+            _mm512_mask_storeu_pd(cn + j, msk, c);
+        }
+    }
+    for (fa_index j = 0; j < w; j++) {
+        int ok = fabsf(m[j]) < INFINITY;
+        m[j] = ok ? m[j] : NAN;
+        md[j] = (double)m[j];
+        L[j] = log1p(tot[j] + (cn[j] - 1.0));
+        A[j] = 1.0 / (tot[j] + cn[j]);
+    }
+    for (fa_index k = 0; k < n; k++) {
+        const float *xk = x + k * inner;
+        float *yk = y + k * inner;
+        if (logsm) {
+#pragma omp simd
+            for (fa_index j = 0; j < w; j++)
+                yk[j] = (float)(((double)(sg * xk[j]) - md[j]) - L[j]);
+        } else {
+            for (fa_index j = 0; j < w; j += 8) {
+                fa_index kk = w - j;
+                __mmask8 msk = (__mmask8)(kk >= 8 ? 0xFF : (1u << kk) - 1u), top;
+                __m512d e = fa_v512_sm_term(fa_v512_sm_load(xk + j, kk, sgd),
+                                            _mm512_maskz_loadu_pd(msk, md + j), &top);
+                __m512d v = _mm512_mul_pd(e, _mm512_maskz_loadu_pd(msk, A + j));
+                _mm256_mask_storeu_ps(yk + j, msk, _mm512_cvtpd_ps(v));
+            }
+        }
+    }
+}
+#define FA_SM32_ROW fa_v512_sm32_row
+#define FA_SM32_COLS fa_v512_sm32_cols
+#else
+#define FA_SM32_ROW FA_SYM(fa_sm32_row)
+#define FA_SM32_COLS FA_SYM(fa_sm32_cols)
+#endif
+
 static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_index u1,
                                    fa_index n, fa_index inner, int op)
 {
@@ -239,11 +399,11 @@ static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_ind
     int logsm = op & 1;
     if (inner == 1) {
         for (fa_index r = u0; r < u1; r++)
-            FA_SYM(fa_sm32_row)(x + r * n, y + r * n, n, sg, logsm);
+            FA_SM32_ROW(x + r * n, y + r * n, n, sg, logsm);
         return;
     }
     for (fa_index u = u0, w, off; u < u1; u++) {
         off = fa_sm_unit(u, n, inner, &w);
-        FA_SYM(fa_sm32_cols)(x + off, y + off, n, inner, w, sg, logsm);
+        FA_SM32_COLS(x + off, y + off, n, inner, w, sg, logsm);
     }
 }

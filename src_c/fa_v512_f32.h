@@ -295,10 +295,9 @@ FA_V_INLINE __m512d fa_v8_mish(__m512d x, const fa_vparams *P)
  * a is clamped to [Z0, ZMAX] so e^(-a^2) stays in range; z > ZMAX (the
  * result rounds to -0 in float32 from z = 10.15) gives x's signed zero,
  * also for x = -inf, where x * tiny would be -inf. */
-FA_V_INLINE __m512d fa_v8_gelu(__m512d x, const fa_vparams *P)
+/* erfc(z) (see above), z > ZMAX not special-cased (a tiny value there) */
+FA_V_INLINE __m512d fa_verfc(__m512d z)
 {
-    (void)P;
-    __m512d z = _mm512_mul_pd(x, fa_vset(-FA_INV_SQRT2));
     __m512d a = _mm512_andnot_pd(fa_vset(-0.0), z);
     __m512d zs = _mm512_min_pd(fa_vset(FA_ERFC_Z0), _mm512_max_pd(fa_vset(-FA_ERFC_Z0), z));
     __m512d at = _mm512_min_pd(fa_vset(FA_ERFC_ZMAX), _mm512_max_pd(fa_vset(FA_ERFC_Z0), a));
@@ -314,8 +313,14 @@ FA_V_INLINE __m512d fa_v8_gelu(__m512d x, const fa_vparams *P)
     __mmask8 neg = _mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d c = _mm512_mask_sub_pd(e, neg, fa_vset(2.0), e);
     __mmask8 sm = _mm512_cmp_pd_mask(a, fa_vset(FA_ERFC_Z0), _CMP_LT_OQ);
-    c = _mm512_mask_mov_pd(c, sm, small);
-    __m512d y = _mm512_mul_pd(_mm512_mul_pd(x, fa_vset(0.5)), c);
+    return _mm512_mask_mov_pd(c, sm, small);
+}
+
+FA_V_INLINE __m512d fa_v8_gelu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d z = _mm512_mul_pd(x, fa_vset(-FA_INV_SQRT2));
+    __m512d y = _mm512_mul_pd(_mm512_mul_pd(x, fa_vset(0.5)), fa_verfc(z));
     __mmask8 big = _mm512_cmp_pd_mask(z, fa_vset(FA_ERFC_ZMAX), _CMP_GT_OQ);
     return _mm512_mask_and_pd(y, big, x, fa_vset(-0.0));
 }
@@ -393,6 +398,146 @@ FA_V_INLINE __m512d fa_v8d_selu(__m512d x, const fa_vparams *P)
     return fa_vdelu(x, x, 1.7580993408473768599402175208123, 1.0507009873554804934193349852946);
 }
 
+/* ---- derivatives that cross zero: silu/swish, gelu, gelu_tanh, mish.
+ * Their terms are computed to ~2^-34 (a reciprocal with two Newton steps,
+ * fa_vrcp2), and within +-W of the zero x0 of f', where the cancellation
+ * of the terms would amplify that beyond 2^6, f' is its Taylor polynomial
+ * in t = x - x0 instead.  Windows and coefficients: src_c/gen_deriv_zeros.py
+ * (mpmath). ---- */
+/* silu: zero of f' at -1.2784645427610737951, window +-0.01643, degree 5 */
+#define FA_WZ_SILU_HI -1.2784645427610737
+#define FA_WZ_SILU_LO -1.0946994183093437e-16
+#define FA_WZ_SILU_W 0.016434460956626883
+#define FA_WZ_SILU_N 5
+static const double fa_wz_silu[5] = {0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696};
+/* gelu: zero of f' at -0.75179152469356445746, window +-0.008627, degree 6 */
+#define FA_WZ_GELU_HI -0.7517915246935645
+#define FA_WZ_GELU_LO 1.4956759177009883e-17
+#define FA_WZ_GELU_W 0.008626799339291776
+#define FA_WZ_GELU_N 6
+static const double fa_wz_gelu[6] = {0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067};
+/* gelu_tanh: zero of f' at -0.75246142207101625849, window +-0.008645, degree 6 */
+#define FA_WZ_GELU_TANH_HI -0.7524614220710163
+#define FA_WZ_GELU_TANH_LO 3.635560509207687e-17
+#define FA_WZ_GELU_TANH_W 0.008644501736232305
+#define FA_WZ_GELU_TANH_N 6
+static const double fa_wz_gelu_tanh[6] = {0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118};
+/* mish: zero of f' at -1.1924312145154952121, window +-0.01594, degree 6 */
+#define FA_WZ_MISH_HI -1.1924312145154952
+#define FA_WZ_MISH_LO -4.8484829848031044e-17
+#define FA_WZ_MISH_W 0.01593551150842917
+#define FA_WZ_MISH_N 6
+static const double fa_wz_mish[6] = {0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685};
+
+FA_V_INLINE __m512d fa_vrcp2(__m512d d)
+{
+    __m512d r = fa_vrcp(d);
+    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(d, r, fa_vset(1.0)), r);
+}
+
+/* f where |t| >= W, else t (c[0] + c[1] t + ...): t = ((x - hi) + xl) - lo,
+ * x + xl the argument exactly (x - hi exact by Sterbenz).  The branch only
+ * skips work: each lane's value is the same either way. */
+FA_V_INLINE __m512d fa_vwindow(__m512d x, __m512d xl, __m512d f, double hi, double lo,
+                               double w, const double *c, int n)
+{
+    __m512d t = _mm512_sub_pd(_mm512_add_pd(_mm512_sub_pd(x, fa_vset(hi)), xl), fa_vset(lo));
+    __mmask8 in = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), t), fa_vset(w), _CMP_LT_OQ);
+    if (!in) return f;
+    __m512d p = fa_vset(c[n - 1]);
+    for (int i = n - 2; i >= 0; i--) p = _mm512_fmadd_pd(p, t, fa_vset(c[i]));
+    return _mm512_mask_mul_pd(f, in, p, t);
+}
+
+FA_V_INLINE __m512d fa_vclamp(__m512d x, double c)
+{
+    return _mm512_min_pd(fa_vset(c), _mm512_max_pd(fa_vset(-c), x));
+}
+
+/* swish'(x) = h(v), v = beta x = v + vl exactly: h = s + v s (1 - s),
+ * s (1 - s) = e r^2 (e = e^-|v|, r = 1/(1 + e)); v clamped in the product
+ * so that v = +-inf gives s, not inf * 0 */
+FA_V_INLINE __m512d fa_vdswish(__m512d v, __m512d vl)
+{
+    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __m512d r = fa_vrcp2(_mm512_add_pd(fa_vset(1.0), e));
+    __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d s = _mm512_mask_mul_pd(r, neg, r, e);
+    __m512d d = _mm512_fmadd_pd(fa_vclamp(v, 1000.0), _mm512_mul_pd(_mm512_mul_pd(e, r), r), s);
+    return fa_vwindow(v, vl, d, FA_WZ_SILU_HI, FA_WZ_SILU_LO, FA_WZ_SILU_W, fa_wz_silu, FA_WZ_SILU_N);
+}
+
+FA_V_INLINE __m512d fa_v8d_silu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    return fa_vdswish(x, _mm512_setzero_pd());
+}
+
+FA_V_INLINE __m512d fa_v8d_swish(__m512d x, const fa_vparams *P)
+{
+    __m512d b = fa_vset(P->a);
+    __m512d v = _mm512_mul_pd(b, x);
+    __m512d vl = _mm512_fmsub_pd(b, x, v);                  /* exact low part */
+    vl = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), v),
+                                                fa_vset(1e300), _CMP_LT_OQ), vl);
+    return fa_vdswish(v, vl);
+}
+
+/* gelu'(x) = Phi(x) + x phi(x), x clamped to +-40 in phi (e^-800 = 0) */
+FA_V_INLINE __m512d fa_v8d_gelu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d Phi = _mm512_mul_pd(fa_vset(0.5), fa_verfc(_mm512_mul_pd(x, fa_vset(-FA_INV_SQRT2))));
+    __m512d xc = fa_vclamp(x, 40.0);
+    __m512d phi = fa_vexp(_mm512_mul_pd(_mm512_mul_pd(xc, xc), fa_vset(-0.5)));
+    __m512d d = _mm512_fmadd_pd(_mm512_mul_pd(xc, fa_vset(0.3989422804014327)), phi, Phi);
+    return fa_vwindow(x, _mm512_setzero_pd(), d, FA_WZ_GELU_HI, FA_WZ_GELU_LO, FA_WZ_GELU_W,
+                      fa_wz_gelu, FA_WZ_GELU_N);
+}
+
+/* gelu_tanh'(x) = s(v) + x v'(x) s (1 - s), v = C x (1 + K x^2),
+ * v' = C (1 + 3 K x^2); x clamped to +-30 (|v| > 745 beyond: e = 0) */
+FA_V_INLINE __m512d fa_v8d_gelu_tanh(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d xc = fa_vclamp(x, 30.0);
+    __m512d x2 = _mm512_mul_pd(xc, xc);
+    __m512d v = _mm512_mul_pd(xc, _mm512_fmadd_pd(x2, fa_vset(0.07135481627260025),
+                                                  fa_vset(1.5957691216057308)));
+    __m512d dv = _mm512_fmadd_pd(x2, fa_vset(3.0 * 0.07135481627260025), fa_vset(1.5957691216057308));
+    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __m512d r = fa_vrcp2(_mm512_add_pd(fa_vset(1.0), e));
+    __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d s = _mm512_mask_mul_pd(r, neg, r, e);
+    __m512d d = _mm512_fmadd_pd(_mm512_mul_pd(xc, dv), _mm512_mul_pd(_mm512_mul_pd(e, r), r), s);
+    return fa_vwindow(x, _mm512_setzero_pd(), d, FA_WZ_GELU_TANH_HI, FA_WZ_GELU_TANH_LO,
+                      FA_WZ_GELU_TANH_W, fa_wz_gelu_tanh, FA_WZ_GELU_TANH_N);
+}
+
+/* mish'(x) = T + x sech^2(sp) sigmoid(x), T = tanh(softplus(x)) = n / den
+ * as in fa_v8_mish, sech^2 = (den - n)(den + n) / den^2 with den - n the
+ * exact `add` term (no 1 - T^2 cancellation); x clamped in the product */
+FA_V_INLINE __m512d fa_v8d_mish(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d E = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x)));
+    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d E2 = _mm512_add_pd(E, E);
+    __m512d np = _mm512_add_pd(fa_vset(1.0), E2);
+    __m512d nn = _mm512_mul_pd(E, _mm512_add_pd(E, fa_vset(2.0)));
+    __m512d n = _mm512_mask_mov_pd(np, neg, nn);
+    __m512d add = _mm512_mask_mov_pd(_mm512_mul_pd(E2, E), neg, fa_vset(2.0));
+    __m512d den = _mm512_add_pd(n, add);
+    __m512d rd = fa_vrcp2(den);
+    __m512d T = _mm512_mul_pd(n, rd);
+    __m512d sech2 = _mm512_mul_pd(_mm512_mul_pd(add, _mm512_add_pd(den, n)), _mm512_mul_pd(rd, rd));
+    __m512d rs = fa_vrcp2(_mm512_add_pd(fa_vset(1.0), E));
+    __m512d sg = _mm512_mask_mul_pd(rs, neg, rs, E);
+    __m512d d = _mm512_fmadd_pd(_mm512_mul_pd(fa_vclamp(x, 1000.0), sech2), sg, T);
+    return fa_vwindow(x, _mm512_setzero_pd(), d, FA_WZ_MISH_HI, FA_WZ_MISH_LO, FA_WZ_MISH_W,
+                      fa_wz_mish, FA_WZ_MISH_N);
+}
+
 /* ---- f'(x) from the forward output y (FA_FROM_Y_LIST, the formulas of
  * fa_ycore_*: products and exact differences, so double lanes give the
  * double core's value) ---- */
@@ -438,7 +583,8 @@ FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
     X(softplus) X(log_sigmoid) X(mish) X(gelu)
 
 #define FA_V512_D_LIST(X) \
-    X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu)
+    X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu) \
+    X(silu) X(swish) X(gelu) X(gelu_tanh) X(mish)
 
 #define FA_VPARAMS(p) {(p)->a, (p)->b, (p)->a != 0.0 ? 1.0 / (p)->a : 0.0}
 #define FA_VLOAD(m, s) _mm512_cvtps_pd(_mm256_maskz_loadu_ps((m), (s)))

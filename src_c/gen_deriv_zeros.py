@@ -1,0 +1,77 @@
+"""Taylor windows for the float32 AVX-512 derivatives that cross zero
+(fa_v512_f32.h, fa_vwindow): silu/swish (in v = beta x), gelu, gelu_tanh,
+mish.
+
+    python src_c/gen_deriv_zeros.py      # prints the C block
+
+Near a zero x0 of f', f' = A - B with A, B ~ 0.2-0.5 each, so the 2^-34
+relative error of the double-lane terms becomes |A| / |f'| times larger.
+Outside [x0 - W, x0 + W] that factor is <= 2^6 (so the result keeps 2^-28
+relative, 1/16 float ULP); inside, f' is evaluated as its Taylor polynomial
+in t = x - x0 (x0 = hi + lo, t = (x - hi) - lo exact enough: x - hi is exact
+by Sterbenz), which has no cancellation.  The degree makes the truncation
+< 2^-40 relative to f' on the window.  Needs mpmath.
+"""
+import mpmath as mp
+
+mp.mp.dps = 60
+
+C = 2 * mp.sqrt(2 / mp.pi)
+K = mp.mpf("0.044715")
+
+
+def sig(v):
+    return 1 / (1 + mp.exp(-v))
+
+
+FUNS = {
+    # f'(x) and the larger-magnitude term |A| (for the amplification)
+    "silu": (lambda v: sig(v) * (1 + v * (1 - sig(v))), lambda v: sig(v)),
+    "gelu": (lambda x: mp.ncdf(x) + x * mp.npdf(x), lambda x: mp.ncdf(x)),
+    "gelu_tanh": (lambda x: sig(C * (x + K * x**3))
+                  + x * sig(C * (x + K * x**3)) * (1 - sig(C * (x + K * x**3))) * C * (1 + 3 * K * x**2),
+                  lambda x: sig(C * (x + K * x**3))),
+    "mish": (lambda x: mp.tanh(mp.log1p(mp.exp(x)))
+             + x * (1 - mp.tanh(mp.log1p(mp.exp(x)))**2) * sig(x),
+             lambda x: mp.tanh(mp.log1p(mp.exp(x)))),
+}
+START = {"silu": -1.28, "gelu": -0.75, "gelu_tanh": -0.75, "mish": -1.19}
+
+
+def _bisect(f, a, b):
+    fa = f(a)
+    for _ in range(80):
+        m = (a + b) / 2
+        if (f(m) > 0) == (fa > 0):
+            a, fa = m, f(m)
+        else:
+            b = m
+    return (a + b) / 2
+
+
+def main():
+    for name, (d, big) in FUNS.items():
+        x0 = mp.findroot(d, START[name])
+        amp = lambda x: abs(big(x)) / abs(d(x)) - 64  # noqa: E731
+        W = max(abs(_bisect(amp, x0 + s * mp.mpf("1e-9"), x0 + s * mp.mpf("0.5")) - x0)
+                for s in (-1, 1))
+        W = float(W) * 1.05
+        coef = mp.taylor(d, x0, 14)
+        for deg in range(2, 15):
+            tail = max(abs(coef[deg + 1] * W ** (deg + 1)) / abs(d(x0 + s * W)) for s in (-1, 1))
+            if tail < mp.mpf(2) ** -40:
+                break
+        hi = float(x0)
+        lo = float(x0 - hi)
+        up = name.upper()
+        print(f"/* {name}: zero of f' at {mp.nstr(x0, 20)}, window +-{W:.4g}, degree {deg} */")
+        print(f"#define FA_WZ_{up}_HI {hi!r}")
+        print(f"#define FA_WZ_{up}_LO {lo!r}")
+        print(f"#define FA_WZ_{up}_W {W!r}")
+        cs = ", ".join(repr(float(c)) for c in coef[1:deg + 1])
+        print(f"#define FA_WZ_{up}_N {deg}")
+        print(f"static const double fa_wz_{name}[{deg}] = {{{cs}}};")
+
+
+if __name__ == "__main__":
+    main()
