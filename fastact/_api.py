@@ -403,6 +403,14 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
                     f"                    return r\n") + body
         else:
             body = f"    if backend is None{defaults} and _backend_get() == 'c':\n" + fast + body
+    if entry.kind == "rowwise" and backend is None and _ext is not None:
+        # Fast path (see _ext.fast_rowwise): C-contiguous input, int axis.
+        ns.update(_fastrow=_ext.fast_rowwise, _backend_get=_backend.get,
+                  _op=_ROWWISE_OP[entry.name], _mc=entry.min_chunk)
+        body = ("    if backend is None and _backend_get() == 'c':\n"
+                "        r = _fastrow(_op, x, out, axis, _mc)\n"
+                "        if r is not NotImplemented:\n"
+                "            return r\n") + body
     src = f"def {entry.name}(x{', ' + sig if sig else ''}, *, out=None, backend={backend!r}):\n" + body
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{entry.name}>", "exec"), ns)

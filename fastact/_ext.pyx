@@ -503,6 +503,56 @@ def softmax(int op, cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t n
                         _table.softmax_f64(<const double *>xp, <double *>yp, s, e, n, inner, op)
     return y
 
+def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk):
+    """The softmax family's fast path (as fast_unary): an aligned
+    C-contiguous float32/float64 ndarray, an int axis in range, `out` None
+    or an aligned C-contiguous writeable array of the same dtype and shape,
+    identical to x or disjoint.  Anything else (including empty arrays and
+    bad axes, whose errors the general path words) returns NotImplemented."""
+    if type(x) is not cnp.ndarray or type(axis) is not int:
+        return NotImplemented
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef cnp.ndarray ya
+    cdef int typ = cnp.PyArray_TYPE(xa)
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef Py_ssize_t ax = axis, outer = 1, inner = 1, nbytes
+    cdef int i
+    cdef char *xp
+    cdef char *yp
+    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa) \
+            or cnp.PyArray_SIZE(xa) == 0:
+        return NotImplemented
+    if ax < 0:
+        ax += nd
+    if ax < 0 or ax >= nd:
+        return NotImplemented
+    if out is None:
+        ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return NotImplemented
+        ya = <cnp.ndarray>out
+        if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya) \
+                or not cnp.PyArray_ISALIGNED(ya):
+            return NotImplemented
+        for i in range(nd):
+            if cnp.PyArray_DIMS(ya)[i] != cnp.PyArray_DIMS(xa)[i]:
+                return NotImplemented
+        xp = <char *>cnp.PyArray_DATA(xa)
+        yp = <char *>cnp.PyArray_DATA(ya)
+        nbytes = cnp.PyArray_NBYTES(xa)
+        if xp != yp and xp < yp + nbytes and yp < xp + nbytes:
+            return NotImplemented
+    for i in range(nd):
+        if i < ax:
+            outer *= cnp.PyArray_DIMS(xa)[i]
+        elif i > ax:
+            inner *= cnp.PyArray_DIMS(xa)[i]
+    return softmax(op, xa, ya, outer, cnp.PyArray_DIMS(xa)[ax], inner,
+                   _effective_threads(), min_chunk)
+
 cdef inline void _softmax_bwd_units(bint single, char *gp, char *yp, char *op_, Py_ssize_t u0,
                                     Py_ssize_t u1, Py_ssize_t n, Py_ssize_t inner, int op) noexcept nogil:
     if single:

@@ -596,11 +596,15 @@ FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
     {                                                                         \
         const fa_vparams P = FA_VPARAMS(p);                                   \
         fa_index i = 0;                                                       \
-        for (; i + 16 <= n; i += 16) {                                        \
-            __m512d lo = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));             \
-            __m512d hi = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));         \
-            _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(core(lo, &P)));           \
-            _mm256_storeu_ps(y + i + 8, _mm512_cvtpd_ps(core(hi, &P)));       \
+        for (; i + 32 <= n; i += 32) {                                        \
+            __m512d a0 = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));             \
+            __m512d a1 = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));         \
+            __m512d a2 = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 16));        \
+            __m512d a3 = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 24));        \
+            _mm256_storeu_ps(y + i, _mm512_cvtpd_ps(core(a0, &P)));           \
+            _mm256_storeu_ps(y + i + 8, _mm512_cvtpd_ps(core(a1, &P)));       \
+            _mm256_storeu_ps(y + i + 16, _mm512_cvtpd_ps(core(a2, &P)));      \
+            _mm256_storeu_ps(y + i + 24, _mm512_cvtpd_ps(core(a3, &P)));      \
         }                                                                     \
         for (; i < n; i += 8) {                                               \
             fa_index k = n - i < 8 ? n - i : 8;                               \
