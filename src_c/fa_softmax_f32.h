@@ -261,8 +261,27 @@ static double fa_v512_sm32_expsum(const float *x, fa_index len, float sg, float 
                                   double *cnt_out, double *th)
 {
     __m512d sum = _mm512_setzero_pd(), cnt = _mm512_setzero_pd();
+    __m512d sum2 = _mm512_setzero_pd(), cnt2 = _mm512_setzero_pd();
     const __m512d Md = fa_vset((double)M), sgd = fa_vset((double)sg);
-    for (fa_index i = 0; i < len; i += 8) {
+    fa_index i = 0;
+    /* two independent chains per step (the exp's latency); the final
+     * combination order is fixed, so results do not depend on threads */
+    for (; i + 16 <= len; i += 16) {
+        __mmask8 t1, t2;
+        __m512d e1 = fa_v512_sm_term(_mm512_mul_pd(sgd, _mm512_cvtps_pd(_mm256_loadu_ps(x + i))), Md, &t1);
+        __m512d e2 = fa_v512_sm_term(_mm512_mul_pd(sgd, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8))), Md, &t2);
+        if (th) {
+            _mm512_storeu_pd(th + i, e1);
+            _mm512_storeu_pd(th + i + 8, e2);
+        }
+        sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd((__mmask8)~t1, e1));
+        sum2 = _mm512_add_pd(sum2, _mm512_maskz_mov_pd((__mmask8)~t2, e2));
+        cnt = _mm512_mask_add_pd(cnt, t1, cnt, fa_vset(1.0));
+        cnt2 = _mm512_mask_add_pd(cnt2, t2, cnt2, fa_vset(1.0));
+    }
+    sum = _mm512_add_pd(sum, sum2);
+    cnt = _mm512_add_pd(cnt, cnt2);
+    for (; i < len; i += 8) {
         fa_index k = len - i;
         __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), top;
         __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + i, k, sgd), Md, &top);
@@ -275,24 +294,37 @@ static double fa_v512_sm32_expsum(const float *x, fa_index len, float sg, float 
     return _mm512_reduce_add_pd(sum);
 }
 
-static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int logsm)
+/* Rows longer than FA_SMB keep their terms in `scr` (capacity
+ * FA_SM_SCR_MAX doubles, L2-resident, from the caller) when it is not NULL:
+ * block b's terms are relative to the max Mb[b] known when the block was
+ * summed, and the write pass scales them by e^(Mb[b] - M) / S, one factor
+ * per block, instead of recomputing every exponential. */
+#define FA_SM_SCR_MAX 65536
+
+static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int logsm,
+                             double *scr)
 {
-    double th[FA_SMB];
-    int one = n <= FA_SMB;
+    double local[FA_SMB];
+    float Mb[FA_SM_SCR_MAX / FA_SMB];
+    double *th = n <= FA_SMB ? local : (n <= FA_SM_SCR_MAX ? scr : NULL);
+    if (logsm) th = NULL;
     double rest = 0.0, cnt = 0.0;
     float M = -INFINITY;
     for (fa_index b = 0; b < n; b += FA_SMB) {
         fa_index len = n - b < FA_SMB ? n - b : FA_SMB;
         float mn = FA_SYM(fa_sm32_max)(x + b, len, sg);
         if ((mn > M) | (mn != mn)) {
-            double sc = fa_exp((double)M - (double)mn, 1);  /* 0 for M = -inf */
-            rest = rest * sc + cnt * sc;   /* earlier max terms are ordinary now */
-            cnt = 0.0;
+            if (b > 0) {   /* (the first block has nothing to rescale) */
+                double sc = fa_exp((double)M - (double)mn, 1);  /* 0 for M = -inf */
+                rest = rest * sc + cnt * sc;   /* earlier max terms are ordinary now */
+                cnt = 0.0;
+            }
             M = mn;
         }
         if (!(fabsf(M) < INFINITY)) break;
+        if (th) Mb[b / FA_SMB] = M;
         double bc;
-        rest += fa_v512_sm32_expsum(x + b, len, sg, M, &bc, one ? th : NULL);
+        rest += fa_v512_sm32_expsum(x + b, len, sg, M, &bc, th ? th + b : NULL);
         cnt += bc;
     }
     if (!(fabsf(M) < INFINITY)) {
@@ -305,13 +337,19 @@ static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int
             y[i] = (float)(((double)(sg * x[i]) - (double)M) - L);
         return;
     }
-    const __m512d a = fa_vset(1.0 / (rest + cnt)), Md = fa_vset((double)M), sgd = fa_vset((double)sg);
-    for (fa_index i = 0; i < n; i += 8) {
-        fa_index k = n - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), top;
-        __m512d e = one ? _mm512_maskz_loadu_pd(m, th + i)
-                        : fa_v512_sm_term(fa_v512_sm_load(x + i, k, sgd), Md, &top);
-        _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(_mm512_mul_pd(e, a)));
+    double inv = 1.0 / (rest + cnt);
+    const __m512d Md = fa_vset((double)M), sgd = fa_vset((double)sg);
+    for (fa_index b = 0; b < n; b += FA_SMB) {
+        fa_index end = n - b < FA_SMB ? n : b + FA_SMB;
+        float mb = th ? Mb[b / FA_SMB] : M;
+        const __m512d a = fa_vset(mb == M ? inv : fa_exp((double)mb - (double)M, 1) * inv);
+        for (fa_index i = b; i < end; i += 8) {
+            fa_index k = end - i;
+            __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), top;
+            __m512d e = th ? _mm512_maskz_loadu_pd(m, th + i)
+                           : fa_v512_sm_term(fa_v512_sm_load(x + i, k, sgd), Md, &top);
+            _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(_mm512_mul_pd(e, a)));
+        }
     }
 }
 
@@ -385,10 +423,8 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
         }
     }
 }
-#define FA_SM32_ROW fa_v512_sm32_row
 #define FA_SM32_COLS fa_v512_sm32_cols
 #else
-#define FA_SM32_ROW FA_SYM(fa_sm32_row)
 #define FA_SM32_COLS FA_SYM(fa_sm32_cols)
 #endif
 
@@ -398,8 +434,16 @@ static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_ind
     float sg = op >= 2 ? -1.0f : 1.0f;
     int logsm = op & 1;
     if (inner == 1) {
+#ifdef FA_V512
+        double *scr = NULL;                /* NULL (malloc failed): recompute */
+        if (!logsm && n > FA_SMB && n <= FA_SM_SCR_MAX) scr = (double *)malloc(n * sizeof(double));
         for (fa_index r = u0; r < u1; r++)
-            FA_SM32_ROW(x + r * n, y + r * n, n, sg, logsm);
+            fa_v512_sm32_row(x + r * n, y + r * n, n, sg, logsm, scr);
+        free(scr);
+#else
+        for (fa_index r = u0; r < u1; r++)
+            FA_SYM(fa_sm32_row)(x + r * n, y + r * n, n, sg, logsm);
+#endif
         return;
     }
     for (fa_index u = u0, w, off; u < u1; u++) {

@@ -40,6 +40,7 @@
 #define FA_V512_F32_H
 
 #include <immintrin.h>
+#include <stdlib.h>
 #include "fa_kernels.h"
 #include "fa_activations.h"
 #include "fa_derivatives.h"
