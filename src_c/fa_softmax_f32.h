@@ -247,6 +247,7 @@ FA_V_INLINE __m512d fa_v512_sm_term(__m512d v, __m512d M, __mmask8 *top)
 {
     __m512d d = _mm512_sub_pd(v, M);
     *top = _mm512_cmp_pd_mask(d, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    /* NaN d (-inf - -inf in a lane whose max is still -inf) gives 0 */
     __mmask8 in = _mm512_cmp_pd_mask(d, fa_vset(-200.0), _CMP_GE_OQ);
     return _mm512_maskz_mov_pd(in, fa_vexp(_mm512_max_pd(fa_vset(-200.0), d)));
 }
@@ -255,6 +256,19 @@ FA_V_INLINE __m512d fa_v512_sm_load(const float *x, fa_index k, __m512d sg)
 {
     __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
     return _mm512_mul_pd(sg, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x)));
+}
+
+/* log S = log1p(u), S = u + 1 >= 1 given as u = rest + (cnt - 1) (so a
+ * dominant term keeps its digits): S = 2^k m, m in [1, 2), log S =
+ * k ln2 + log1p(m - 1), with m - 1 = u itself for k = 0.  2^-32 relative;
+ * y = (v - M) - log S has no cancellation (v - M <= 0 <= log S). */
+FA_V_INLINE __m512d fa_v512_logS(__m512d u)
+{
+    __m512d S = _mm512_add_pd(u, fa_vset(1.0));
+    __m512d k = _mm512_getexp_pd(S);
+    __m512d f = _mm512_sub_pd(_mm512_getmant_pd(S, _MM_MANT_NORM_1_2, _MM_MANT_SIGN_src), fa_vset(1.0));
+    f = _mm512_mask_mov_pd(f, _mm512_cmp_pd_mask(k, _mm512_setzero_pd(), _CMP_EQ_OQ), u);
+    return _mm512_fmadd_pd(k, fa_vset(0.6931471805599453), fa_vlog1p01(f));
 }
 
 static double fa_v512_sm32_expsum(const float *x, fa_index len, float sg, float M,
@@ -332,7 +346,7 @@ static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int
         return;
     }
     if (logsm) {
-        double L = log1p(rest + (cnt - 1.0));
+        double L = _mm512_cvtsd_f64(fa_v512_logS(fa_vset(rest + (cnt - 1.0))));
         for (fa_index i = 0; i < n; i++)
             y[i] = (float)(((double)(sg * x[i]) - (double)M) - L);
         return;
@@ -353,18 +367,66 @@ static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int
     }
 }
 
-/* a non-last axis, lanes along the contiguous dimension (w <= 64) */
-static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inner,
-                              fa_index w, float sg, int logsm)
+/* Rows of n <= 16: one masked register (two double halves) per row, the
+ * statistics by in-register reductions; the same term, count and NaN rules
+ * as the long-row path (a NaN or +inf, or an all -inf row, gives NaN). */
+static void fa_v512_sm32_short(const float *x, float *y, fa_index rows, fa_index n, float sg,
+                               int logsm)
 {
-    float m[FA_SOFTMAX_LANES], bm[FA_SOFTMAX_LANES];
+    const __mmask16 m16 = (__mmask16)((1u << n) - 1u);
+    const __mmask8 mlo = (__mmask8)(m16 & 0xFF), mhi = (__mmask8)(m16 >> 8);
+    const __m512 sgf = _mm512_set1_ps(sg);
+    for (fa_index r = 0; r < rows; r++) {
+        const float *xr = x + r * n;
+        __m512 v = _mm512_mul_ps(sgf, _mm512_maskz_loadu_ps(m16, xr));
+        __mmask16 nan = _mm512_mask_cmp_ps_mask(m16, v, v, _CMP_UNORD_Q);
+        float M = _mm512_mask_reduce_max_ps(m16, v);
+        if (nan || !(fabsf(M) < INFINITY)) {
+            _mm512_mask_storeu_ps(y + r * n, m16, _mm512_set1_ps(NAN));
+            continue;
+        }
+        const __m512d Md = fa_vset((double)M);
+        __m512d vl = _mm512_cvtps_pd(_mm512_castps512_ps256(v));
+        __m512d vh = _mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1));
+        __mmask8 tl, th;
+        __m512d el = fa_v512_sm_term(vl, Md, &tl), eh = fa_v512_sm_term(vh, Md, &th);
+        tl &= mlo;
+        th &= mhi;
+        double rest = _mm512_reduce_add_pd(_mm512_add_pd(
+            _mm512_maskz_mov_pd((__mmask8)(mlo & ~tl), el), _mm512_maskz_mov_pd((__mmask8)(mhi & ~th), eh)));
+        double cnt = (double)(__builtin_popcount(tl) + __builtin_popcount(th));
+        __m256 ol, oh;
+        if (logsm) {
+            __m512d L = fa_v512_logS(fa_vset(rest + (cnt - 1.0)));
+            ol = _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_sub_pd(vl, Md), L));
+            oh = _mm512_cvtpd_ps(_mm512_sub_pd(_mm512_sub_pd(vh, Md), L));
+        } else {
+            __m512d a = fa_vset(1.0 / (rest + cnt));
+            ol = _mm512_cvtpd_ps(_mm512_mul_pd(el, a));
+            oh = _mm512_cvtpd_ps(_mm512_mul_pd(eh, a));
+        }
+        _mm512_mask_storeu_ps(y + r * n, m16,
+                              _mm512_insertf32x8(_mm512_castps256_ps512(ol), oh, 1));
+    }
+}
+
+/* a non-last axis, lanes along the contiguous dimension (w <= 64), every
+ * per-lane step (rescale, log S, 1/S) in vectors */
+static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inner,
+                              fa_index w, float sg, int logsm, double *scr)
+{
+    /* scr (softmax, n * 64 + (n / FA_SMK + 1) * 64 doubles, or NULL): the
+     * terms, k-major with stride 64, and each block's lane maxima, so the
+     * write pass scales instead of recomputing exp (as the row path) */
+    double *te = scr, *tm = scr ? scr + n * FA_SOFTMAX_LANES : NULL;
+    float bm[FA_SOFTMAX_LANES];
     double md[FA_SOFTMAX_LANES], tot[FA_SOFTMAX_LANES], cn[FA_SOFTMAX_LANES];
     double L[FA_SOFTMAX_LANES], A[FA_SOFTMAX_LANES];
     const __m512d sgd = fa_vset((double)sg);
-    for (fa_index j = 0; j < w; j++) { m[j] = -INFINITY; tot[j] = 0.0; cn[j] = 0.0; }
+    for (fa_index j = 0; j < w; j++) { md[j] = -INFINITY; tot[j] = 0.0; cn[j] = 0.0; }
     for (fa_index k0 = 0; k0 < n; k0 += FA_SMK) {
         fa_index k1 = n - k0 < FA_SMK ? n : k0 + FA_SMK;
-        for (fa_index j = 0; j < w; j++) bm[j] = m[j];
+        for (fa_index j = 0; j < w; j++) bm[j] = (float)md[j];
         for (fa_index k = k0; k < k1; k++) {
             const float *xk = x + k * inner;
 #pragma omp simd
@@ -373,23 +435,35 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
                 bm[j] = FA_SM_MAX(bm[j], v);
             }
         }
-        for (fa_index j = 0; j < w; j++) {
-            float mn = bm[j];
-            if ((mn > m[j]) | (mn != mn)) {
-                double sc = fa_exp((double)m[j] - (double)mn, 1);
-                tot[j] = tot[j] * sc + cn[j] * sc;
-                cn[j] = 0.0;
-                m[j] = mn;
-            }
-            md[j] = (double)m[j];
-        }
         for (fa_index j = 0; j < w; j += 8) {
             fa_index kk = w - j;
             __mmask8 msk = (__mmask8)(kk >= 8 ? 0xFF : (1u << kk) - 1u), top;
-            __m512d Mj = _mm512_maskz_loadu_pd(msk, md + j);
+            /* the block max raised the lane's max (or is NaN): rescale the
+             * totals by e^(old - new) (0 for old = -inf), max terms included */
+            __m512d mo = _mm512_maskz_loadu_pd(msk, md + j);
+            __m512d mn = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, bm + j));
+            __mmask8 grow = _mm512_cmp_pd_mask(mn, mo, _CMP_NLE_UQ) & msk;
             __m512d t = _mm512_maskz_loadu_pd(msk, tot + j), c = _mm512_maskz_loadu_pd(msk, cn + j);
+            __m512d sc = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), _mm512_sub_pd(mo, mn)));
+            t = _mm512_mask_mul_pd(t, grow, _mm512_add_pd(t, c), sc);
+            c = _mm512_mask_mov_pd(c, grow, _mm512_setzero_pd());
+            __m512d Mj = _mm512_mask_mov_pd(mo, grow, mn);
+            _mm512_mask_storeu_pd(md + j, msk, Mj);
+            if (!(_mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), Mj), fa_vset(INFINITY),
+                                     _CMP_LT_OQ) & msk)) {
+                _mm512_mask_storeu_pd(tot + j, msk, t);
+                _mm512_mask_storeu_pd(cn + j, msk, c);
+                if (tm) {          /* keep the write pass's reads defined */
+                    _mm512_mask_storeu_pd(tm + (k0 / FA_SMK) * FA_SOFTMAX_LANES + j, msk, Mj);
+                    for (fa_index k = k0; k < k1; k++)
+                        _mm512_mask_storeu_pd(te + k * FA_SOFTMAX_LANES + j, msk, _mm512_setzero_pd());
+                }
+                continue;          /* every lane non-finite: their sums are unused */
+            }
+            if (tm) _mm512_mask_storeu_pd(tm + (k0 / FA_SMK) * FA_SOFTMAX_LANES + j, msk, Mj);
             for (fa_index k = k0; k < k1; k++) {
                 __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + k * inner + j, kk, sgd), Mj, &top);
+                if (te) _mm512_mask_storeu_pd(te + k * FA_SOFTMAX_LANES + j, msk, e);
                 t = _mm512_add_pd(t, _mm512_maskz_mov_pd((__mmask8)~top, e));
                 c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
             }
@@ -397,12 +471,21 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
             _mm512_mask_storeu_pd(cn + j, msk, c);
         }
     }
-    for (fa_index j = 0; j < w; j++) {
-        int ok = fabsf(m[j]) < INFINITY;
-        m[j] = ok ? m[j] : NAN;
-        md[j] = (double)m[j];
-        L[j] = log1p(tot[j] + (cn[j] - 1.0));
-        A[j] = 1.0 / (tot[j] + cn[j]);
+    for (fa_index j = 0; j < w; j += 8) {
+        fa_index kk = w - j;
+        __mmask8 msk = (__mmask8)(kk >= 8 ? 0xFF : (1u << kk) - 1u);
+        __m512d Mj = _mm512_maskz_loadu_pd(msk, md + j);
+        __mmask8 ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), Mj), fa_vset(INFINITY),
+                                         _CMP_LT_OQ);
+        _mm512_mask_storeu_pd(md + j, msk, _mm512_mask_mov_pd(fa_vset(NAN), ok, Mj));
+        __m512d t = _mm512_maskz_loadu_pd(msk, tot + j), c = _mm512_maskz_loadu_pd(msk, cn + j);
+        /* lanes that are not finite get harmless values: their M is NaN */
+        t = _mm512_maskz_mov_pd(ok, t);
+        c = _mm512_mask_mov_pd(fa_vset(1.0), ok, c);
+        _mm512_mask_storeu_pd(L + j, msk, fa_v512_logS(_mm512_add_pd(t, _mm512_sub_pd(c, fa_vset(1.0)))));
+        /* 1/S, NaN for a non-finite lane: its whole column comes out NaN */
+        _mm512_mask_storeu_pd(A + j, msk, _mm512_mask_mov_pd(fa_vset(NAN), ok,
+                                                             _mm512_div_pd(fa_vset(1.0), _mm512_add_pd(t, c))));
     }
     for (fa_index k = 0; k < n; k++) {
         const float *xk = x + k * inner;
@@ -411,6 +494,24 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
                 yk[j] = (float)(((double)(sg * xk[j]) - md[j]) - L[j]);
+        } else if (te) {
+            if (k % FA_SMK == 0) {       /* this block's factors e^(Mb - M) / S */
+                for (fa_index j = 0; j < w; j += 8) {
+                    fa_index kk = w - j;
+                    __mmask8 msk = (__mmask8)(kk >= 8 ? 0xFF : (1u << kk) - 1u);
+                    __m512d Mb = _mm512_maskz_loadu_pd(msk, tm + (k / FA_SMK) * FA_SOFTMAX_LANES + j);
+                    __m512d sc = fa_vexp(_mm512_max_pd(fa_vset(-1000.0),
+                                                       _mm512_sub_pd(Mb, _mm512_maskz_loadu_pd(msk, md + j))));
+                    _mm512_mask_storeu_pd(L + j, msk, _mm512_mul_pd(sc, _mm512_maskz_loadu_pd(msk, A + j)));
+                }
+            }
+            for (fa_index j = 0; j < w; j += 8) {
+                fa_index kk = w - j;
+                __mmask8 msk = (__mmask8)(kk >= 8 ? 0xFF : (1u << kk) - 1u);
+                __m512d v = _mm512_mul_pd(_mm512_maskz_loadu_pd(msk, te + k * FA_SOFTMAX_LANES + j),
+                                          _mm512_maskz_loadu_pd(msk, L + j));
+                _mm256_mask_storeu_ps(yk + j, msk, _mm512_cvtpd_ps(v));
+            }
         } else {
             for (fa_index j = 0; j < w; j += 8) {
                 fa_index kk = w - j;
@@ -423,9 +524,6 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
         }
     }
 }
-#define FA_SM32_COLS fa_v512_sm32_cols
-#else
-#define FA_SM32_COLS FA_SYM(fa_sm32_cols)
 #endif
 
 static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_index u1,
@@ -435,6 +533,10 @@ static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_ind
     int logsm = op & 1;
     if (inner == 1) {
 #ifdef FA_V512
+        if (n <= 16) {
+            fa_v512_sm32_short(x + u0 * n, y + u0 * n, u1 - u0, n, sg, logsm);
+            return;
+        }
         double *scr = NULL;                /* NULL (malloc failed): recompute */
         if (!logsm && n > FA_SMB && n <= FA_SM_SCR_MAX) scr = (double *)malloc(n * sizeof(double));
         for (fa_index r = u0; r < u1; r++)
@@ -446,8 +548,19 @@ static void FA_SYM(fa_softmax_f32)(const float *x, float *y, fa_index u0, fa_ind
 #endif
         return;
     }
+#ifdef FA_V512
+    double *scr = NULL;                    /* NULL (malloc failed): recompute */
+    if (!logsm && n * FA_SOFTMAX_LANES <= FA_SM_SCR_MAX)
+        scr = (double *)malloc((n + n / FA_SMK + 1) * FA_SOFTMAX_LANES * sizeof(double));
     for (fa_index u = u0, w, off; u < u1; u++) {
         off = fa_sm_unit(u, n, inner, &w);
-        FA_SM32_COLS(x + off, y + off, n, inner, w, sg, logsm);
+        fa_v512_sm32_cols(x + off, y + off, n, inner, w, sg, logsm, scr);
     }
+    free(scr);
+#else
+    for (fa_index u = u0, w, off; u < u1; u++) {
+        off = fa_sm_unit(u, n, inner, &w);
+        FA_SYM(fa_sm32_cols)(x + off, y + off, n, inner, w, sg, logsm);
+    }
+#endif
 }
