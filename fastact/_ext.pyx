@@ -515,7 +515,7 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
     cdef cnp.ndarray ya
     cdef int typ = cnp.PyArray_TYPE(xa)
     cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef Py_ssize_t ax = axis, outer = 1, inner = 1, nbytes
+    cdef Py_ssize_t ax, outer = 1, inner = 1, nbytes
     cdef int i
     cdef char *xp
     cdef char *yp
@@ -523,10 +523,11 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
             or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa) \
             or cnp.PyArray_SIZE(xa) == 0:
         return NotImplemented
+    if axis < -nd or axis >= nd:   # compared as Python ints: any size
+        return NotImplemented
+    ax = axis
     if ax < 0:
         ax += nd
-    if ax < 0 or ax >= nd:
-        return NotImplemented
     if out is None:
         ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
     else:

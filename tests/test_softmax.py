@@ -127,3 +127,12 @@ def test_exact_values():
         w = np.array([float.fromhex(h) for h in want])
         assert np.all(ulp_diff(f(name)(arg), w) <= 2), name
         assert np.all(ulp_diff(f(name)(arg.astype(np.float32)), w.astype(np.float32)) <= 1), name
+
+
+@pytest.mark.parametrize("axis", [2, -3, 10**30, -10**30])
+def test_axis_out_of_range_fast_path(axis):
+    """The C-contiguous fast path (_ext.fast_rowwise) hands bad axes of any
+    size to the general path, which raises ValueError (not OverflowError)."""
+    x = np.ones((2, 2), np.float32)
+    with pytest.raises(ValueError, match="out of bounds"):
+        f("softmax")(x, axis=axis)
