@@ -5,7 +5,7 @@
                                              with NumPy (and torch / onnxruntime when
                                              installed): speed-ups and max ULP errors
     fastact bench [NAMES] [--sizes ...] [--dtype ...] [--threads ...] [--json FILE]
-    fastact check [NAMES] [--dtype ...] [--samples N] [--exhaustive] [--forward-only]
+    fastact check [NAMES] [--dtype ...] [--samples N] [--exhaustive] [--forward-only] [--what ...]
     fastact plot [NAMES] [-o FILE.png]       each activation and its derivative on [-6, 6]
     fastact info                             version, SIMD path, OpenMP, threads
     fastact docs [--measure] [--update-readme]   the README's function table
@@ -274,12 +274,14 @@ def _check_main(argv: List[str]) -> int:
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.add_argument("--forward-only", action="store_true",
                    help="skip the derivative and backward rows (a third of the time)")
+    p.add_argument("--what", nargs="+", choices=list(_check.WHATS),
+                   help="check only these rows: f (forward), f' (derivative), g*f' (backward)")
     args = p.parse_args(argv)
     if args.samples < 1:
         raise UsageError(f"--samples must be >= 1, got {args.samples}")
     _entries(args.names)
     return _check.run(args.names or None, args.dtype, args.exhaustive, args.samples, args.markdown,
-                      out=sys.stdout, grads=not args.forward_only)
+                      out=sys.stdout, grads=not args.forward_only, only=args.what)
 
 
 def _bench_main(argv: List[str]) -> int:

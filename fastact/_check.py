@@ -432,7 +432,8 @@ WHATS = {"f": "forward", "f'": "derivative", "g*f'": "backward"}
 
 
 def run(names=None, dtype="float32", exhaustive=False, samples=100_000, markdown=False,
-        out=sys.stdout, grads=True) -> int:
+        out=sys.stdout, grads=True, only=None) -> int:
+    """`only`: a subset of WHATS' keys to check (None: all that apply)."""
     dtypes = ["float32", "float64"] if dtype == "both" else [dtype]
     if exhaustive and dtypes != ["float32"]:
         raise ValueError("--exhaustive visits all 2^32 float32 inputs; use it with --dtype float32")
@@ -443,6 +444,8 @@ def run(names=None, dtype="float32", exhaustive=False, samples=100_000, markdown
             whats = ["f"]
             if grads and hasattr(fastact, e.name + "_backward"):
                 whats += ["g*f'"] if e.kind == "rowwise" else ["f'", "g*f'"]
+            if only:
+                whats = [w for w in whats if w in only]
             for kw in _examples(e):
                 for what in whats:
                     label = f"{e.name}{kw or ''} {what} {dt}"

@@ -467,7 +467,7 @@ def softmax(int op, cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t n
     over the middle axis of C-contiguous (outer, n, inner) x into y (same
     dtype float32/float64, C-contiguous, identical to x or disjoint).
 
-    Threads get static ranges of units (rows, or 256-wide inner blocks of
+    Threads get static ranges of units (rows, or FA_SOFTMAX_LANES-wide inner blocks of
     one outer index): a reduction never spans threads, so the result does
     not depend on the thread count.  One C call per range."""
     cdef Py_ssize_t nb = 1 if inner == 1 else (inner + FA_SOFTMAX_LANES - 1) // FA_SOFTMAX_LANES

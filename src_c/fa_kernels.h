@@ -36,7 +36,7 @@ typedef void (*fa_perchan_f64)(const double *x, double *y, fa_index row0, fa_ind
                                fa_index channels, fa_index inner, const double *w);
 
 /* softmax family over the middle axis of C-contiguous (outer, n, inner):
- * units [u0, u1) where a unit is a row (inner == 1) or a block of up to 256
+ * units [u0, u1) where a unit is a row (inner == 1) or a block of up to 64
  * inner positions of one outer index (inner > 1: u = o * nblocks + b).
  * op: 0 softmax, 1 log_softmax, 2 softmin, 3 log_softmin.  x and y are
  * identical or disjoint. */
