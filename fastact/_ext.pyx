@@ -414,6 +414,37 @@ cdef inline int _effective_threads() noexcept nogil:
 def effective_threads():
     return _effective_threads()
 
+cdef object _fast_out(cnp.ndarray xa, object out):
+    """The fast paths' output: a new C-contiguous array like xa, or `out`
+    if it is an aligned, writeable C-contiguous ndarray of xa's dtype and
+    shape that is xa itself or disjoint from it; None otherwise (partial
+    overlap, other layouts: the general path handles them, with a temporary)."""
+    cdef int typ = cnp.PyArray_TYPE(xa)
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef cnp.ndarray ya
+    cdef int i
+    cdef char *xp
+    cdef char *yp
+    cdef Py_ssize_t nbytes
+    if out is None:
+        return cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
+    if type(out) is not cnp.ndarray:
+        return None
+    ya = <cnp.ndarray>out
+    if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
+            or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya) \
+            or not cnp.PyArray_ISALIGNED(ya):
+        return None
+    for i in range(nd):
+        if cnp.PyArray_DIMS(ya)[i] != cnp.PyArray_DIMS(xa)[i]:
+            return None
+    xp = <char *>cnp.PyArray_DATA(xa)
+    yp = <char *>cnp.PyArray_DATA(ya)
+    nbytes = cnp.PyArray_NBYTES(xa)
+    if xp != yp and xp < yp + nbytes and yp < xp + nbytes:
+        return None
+    return ya
+
 def fast_unary(int kid, object x, object out, double a, double b, double c, double d,
                Py_ssize_t min_chunk):
     if type(x) is not cnp.ndarray:
@@ -422,31 +453,13 @@ def fast_unary(int kid, object x, object out, double a, double b, double c, doub
     cdef cnp.ndarray ya
     cdef int typ = cnp.PyArray_TYPE(xa)
     cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef Py_ssize_t n, nbytes
-    cdef int i
-    cdef char *xp
-    cdef char *yp
+    cdef Py_ssize_t n
     if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
             or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa):
         return NotImplemented
-    if out is None:
-        ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
-    else:
-        if type(out) is not cnp.ndarray:
-            return NotImplemented
-        ya = <cnp.ndarray>out
-        if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya) \
-                or not cnp.PyArray_ISALIGNED(ya):
-            return NotImplemented
-        for i in range(nd):
-            if cnp.PyArray_DIMS(ya)[i] != cnp.PyArray_DIMS(xa)[i]:
-                return NotImplemented
-        xp = <char *>cnp.PyArray_DATA(xa)
-        yp = <char *>cnp.PyArray_DATA(ya)
-        nbytes = cnp.PyArray_NBYTES(xa)
-        if xp != yp and xp < yp + nbytes and yp < xp + nbytes:
-            return NotImplemented   # partial overlap: the general path uses a temporary
+    ya = _fast_out(xa, out)
+    if ya is None:
+        return NotImplemented
     cdef fa_params p
     p.a = a; p.b = b; p.c = c; p.d = d
     n = cnp.PyArray_SIZE(xa)
@@ -515,10 +528,8 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
     cdef cnp.ndarray ya
     cdef int typ = cnp.PyArray_TYPE(xa)
     cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef Py_ssize_t ax, outer = 1, inner = 1, nbytes
+    cdef Py_ssize_t ax, outer = 1, inner = 1
     cdef int i
-    cdef char *xp
-    cdef char *yp
     if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
             or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa) \
             or cnp.PyArray_SIZE(xa) == 0:
@@ -528,24 +539,9 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
     ax = axis
     if ax < 0:
         ax += nd
-    if out is None:
-        ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
-    else:
-        if type(out) is not cnp.ndarray:
-            return NotImplemented
-        ya = <cnp.ndarray>out
-        if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
-                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya) \
-                or not cnp.PyArray_ISALIGNED(ya):
-            return NotImplemented
-        for i in range(nd):
-            if cnp.PyArray_DIMS(ya)[i] != cnp.PyArray_DIMS(xa)[i]:
-                return NotImplemented
-        xp = <char *>cnp.PyArray_DATA(xa)
-        yp = <char *>cnp.PyArray_DATA(ya)
-        nbytes = cnp.PyArray_NBYTES(xa)
-        if xp != yp and xp < yp + nbytes and yp < xp + nbytes:
-            return NotImplemented
+    ya = _fast_out(xa, out)
+    if ya is None:
+        return NotImplemented
     for i in range(nd):
         if i < ax:
             outer *= cnp.PyArray_DIMS(xa)[i]

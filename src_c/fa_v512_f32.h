@@ -274,16 +274,23 @@ FA_V_INLINE __m512d fa_v8_log_sigmoid(__m512d x, const fa_vparams *P)
  *   x >= 0: tanh(sp) = (1 + 2E) / (1 + 2E + 2E^2)
  *   x < 0:  tanh(sp) = n / (n + 2), n = E (E + 2)
  * all terms positive (no cancellation), the denominator in [1, 5]. */
+FA_V_INLINE __m512d fa_vmish_terms(__m512d x, __m512d *E, __mmask8 *neg, __m512d *add)
+{
+    *E = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x)));
+    *neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d E2 = _mm512_add_pd(*E, *E);
+    __m512d np = _mm512_add_pd(fa_vset(1.0), E2);
+    __m512d nn = _mm512_mul_pd(*E, _mm512_add_pd(*E, fa_vset(2.0)));
+    *add = _mm512_mask_mov_pd(_mm512_mul_pd(E2, *E), *neg, fa_vset(2.0));
+    return _mm512_mask_mov_pd(np, *neg, nn);                 /* n; den = n + add */
+}
+
 FA_V_INLINE __m512d fa_v8_mish(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    __m512d E = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x)));
-    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
-    __m512d E2 = _mm512_add_pd(E, E);
-    __m512d np = _mm512_add_pd(fa_vset(1.0), E2);
-    __m512d nn = _mm512_mul_pd(E, _mm512_add_pd(E, fa_vset(2.0)));
-    __m512d n = _mm512_mask_mov_pd(np, neg, nn);
-    __m512d add = _mm512_mask_mov_pd(_mm512_mul_pd(E2, E), neg, fa_vset(2.0));
+    __m512d E, add;
+    __mmask8 neg;
+    __m512d n = fa_vmish_terms(x, &E, &neg, &add);
     __m512d s = fa_vdiv(n, _mm512_add_pd(n, add));
     __mmask8 zero = _mm512_cmp_pd_mask(s, _mm512_setzero_pd(), _CMP_EQ_OQ);
     return _mm512_mask_and_pd(_mm512_mul_pd(x, s), zero, x, fa_vset(-0.0));
@@ -521,13 +528,9 @@ FA_V_INLINE __m512d fa_v8d_gelu_tanh(__m512d x, const fa_vparams *P)
 FA_V_INLINE __m512d fa_v8d_mish(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    __m512d E = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x)));
-    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
-    __m512d E2 = _mm512_add_pd(E, E);
-    __m512d np = _mm512_add_pd(fa_vset(1.0), E2);
-    __m512d nn = _mm512_mul_pd(E, _mm512_add_pd(E, fa_vset(2.0)));
-    __m512d n = _mm512_mask_mov_pd(np, neg, nn);
-    __m512d add = _mm512_mask_mov_pd(_mm512_mul_pd(E2, E), neg, fa_vset(2.0));
+    __m512d E, add;
+    __mmask8 neg;
+    __m512d n = fa_vmish_terms(x, &E, &neg, &add);
     __m512d den = _mm512_add_pd(n, add);
     __m512d rd = fa_vrcp2(den);
     __m512d T = _mm512_mul_pd(n, rd);
