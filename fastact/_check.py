@@ -185,6 +185,38 @@ def _grad_pair(entry, kw, what):
     return (run_back, lambda x64: g_of(x64) * dref(x64, **rkw))
 
 
+SUSPECT_ULP = 0.75
+
+
+def _arbitrate(entry, kw, what, x, got, ref, err):
+    """Exhaustive runs: the float64 oracle is itself only ~1e-16 *absolute*
+    accurate where the result cancels (f' near its zeros: 7.6e-8 relative
+    for mish' at x = -1.19243121, i.e. 1.3 float32 ULP of a result that
+    fastact gets within 0.12).  Every input scoring above SUSPECT_ULP (a
+    handful per function) is re-scored against mpmath at 50 digits
+    (fastact._exact), in place."""
+    idx = np.flatnonzero(err > SUSPECT_ULP)
+    if idx.size == 0 or idx.size > 4096 or what not in ("f", "f'", "g*f'"):
+        return
+    import mpmath as mp
+    from . import _exact
+    fname = entry.name if what == "f" else "d_" + entry.name
+    fx = getattr(_exact, fname, None)
+    if fx is None:
+        return
+    g = (np.arange(x.size, dtype=np.float64) % 7 - 3.0) * 0.375 if what == "g*f'" else None
+    with mp.workdps(50):
+        for i in idx:
+            xi = float(x[i])
+            if not np.isfinite(xi):
+                continue
+            v = fx(mp.mpf(xi), **_ref_kw(entry, kw))
+            if g is not None:
+                v = v * mp.mpf(g[i])
+            ref[i] = float(v)
+    err[idx] = _ulp_err32(got[idx], ref[idx])
+
+
 def check_float32(entry, kw, exhaustive=False, progress=None, what="f") -> Row:
     import fastact
     mine, ref_f = _grad_pair(entry, kw, what)
@@ -202,6 +234,8 @@ def check_float32(entry, kw, exhaustive=False, progress=None, what="f") -> Row:
             got = mine(x)
             ref = ref_f(x.astype(np.float64))
         err = _ulp_err32(got, ref)
+        if exhaustive:
+            _arbitrate(entry, kw, what, x, got, ref, err)
         i = int(np.argmax(err))
         return float(err[i]), float(x[i]), int(np.count_nonzero(err > 1.0)), x.size
 
