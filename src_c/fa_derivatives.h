@@ -254,8 +254,8 @@ FA_INLINE double fa_dcore_swish(double x, const fa_params *p, int lowp)
 /* PyTorch: 0 for x < -3, (2x + 3)/6 for -3 <= x <= 3, 1 above. */
 FA_INLINE double fa_dcore_hardswish(double x, const fa_params *p, int lowp)
 {
-    (void)p; (void)lowp;
-    double d = (2.0 * x + 3.0) / 6.0;
+    (void)p;
+    double d = lowp ? (2.0 * x + 3.0) * (1.0 / 6.0) : (2.0 * x + 3.0) / 6.0;  /* as the forward */
     d = x < -3.0 ? 0.0 : d;
     d = x > 3.0 ? 1.0 : d;
     return d;                                     /* NaN falls through */
