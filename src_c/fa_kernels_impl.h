@@ -82,9 +82,9 @@ FA_V_INLINE int fa_v512_y_try(int id, const float *g, const float *x, float *y, 
  *
  * float32 through the double core, rounded once (FA_F32_VIA_DOUBLE_LIST) */
 #define FA_GEN_F32_VIA_DOUBLE(name)                                           \
-    static void FA_SYM(fa_##name##_f32)(const float *FA_RESTRICT x,          \
-                                        float *FA_RESTRICT y, fa_index n,     \
-                                        const fa_params *p)                   \
+    static void FA_SYM(fa_##name##_f32c)(const float *FA_RESTRICT x,         \
+                                         float *FA_RESTRICT y, fa_index n,    \
+                                         const fa_params *p)                  \
     {                                                                         \
         FA_V512_TRY(name)                                                     \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
@@ -95,9 +95,9 @@ FA_V_INLINE int fa_v512_y_try(int id, const float *g, const float *x, float *y, 
 /* float32 in float lanes (FA_F32_NATIVE_LIST, fa_activations_f32.h);
  * parameters beyond float's reach (|a| > 2^60, say) take the double core */
 #define FA_GEN_F32_NATIVE(name)                                               \
-    static void FA_SYM(fa_##name##_f32)(const float *FA_RESTRICT x,          \
-                                        float *FA_RESTRICT y, fa_index n,     \
-                                        const fa_params *p)                   \
+    static void FA_SYM(fa_##name##_f32c)(const float *FA_RESTRICT x,         \
+                                         float *FA_RESTRICT y, fa_index n,    \
+                                         const fa_params *p)                  \
     {                                                                         \
         FA_V512_TRY(name)                                                     \
         if (!fa_params_fit32(p)) {                                            \
@@ -115,16 +115,79 @@ FA_F32_VIA_DOUBLE_LIST(FA_GEN_F32_VIA_DOUBLE)
 FA_F32_NATIVE_LIST(FA_GEN_F32_NATIVE)
 
 #define FA_GEN_UNARY(name)                                                    \
-    static void FA_SYM(fa_##name##_f64)(const double *FA_RESTRICT x,         \
-                                        double *FA_RESTRICT y, fa_index n,    \
-                                        const fa_params *p)                   \
+    static void FA_SYM(fa_##name##_f64c)(const double *FA_RESTRICT x,        \
+                                         double *FA_RESTRICT y, fa_index n,   \
+                                         const fa_params *p)                  \
     {                                                                         \
-        const fa_params P = {p->a, p->b, p->c, p->d};              \
+        const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_core_##name(x[i], &P, 0);                               \
     }
 
 FA_UNARY_LIST(FA_GEN_UNARY)
+
+/*
+ * Non-temporal stores (issue 6): a chunk of at least FA_NT_MIN bytes of
+ * output, out of place, is computed in FA_NT_BLOCK-element blocks into an
+ * L1 buffer and streamed to y (movntps: no read-for-ownership of the
+ * output, and the result does not evict the input from the caches).  Every
+ * element is computed by the same kernel either way, so the values are
+ * bitwise those of the direct call.  x86-64 only (SSE2 is baseline there).
+ */
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#define FA_NT_MIN ((fa_index)32 << 20)      /* bytes of output per call: beyond L3 */
+#define FA_NT_BLOCK 2048
+
+static void FA_SYM(fa_stream)(void *FA_RESTRICT dst, const void *FA_RESTRICT src, size_t bytes)
+{
+    /* dst 64-byte aligned, bytes a multiple of 64 */
+#ifdef FA_V512
+    for (size_t i = 0; i < bytes; i += 64)
+        _mm512_stream_ps((float *)((char *)dst + i), _mm512_load_ps((const float *)((const char *)src + i)));
+    return;
+#endif
+    const __m128 *s = (const __m128 *)src;
+    __m128 *d = (__m128 *)dst;
+    for (size_t i = 0; i < bytes / 16; i += 4) {
+        _mm_stream_ps((float *)(d + i), _mm_loadu_ps((const float *)(s + i)));
+        _mm_stream_ps((float *)(d + i + 1), _mm_loadu_ps((const float *)(s + i + 1)));
+        _mm_stream_ps((float *)(d + i + 2), _mm_loadu_ps((const float *)(s + i + 2)));
+        _mm_stream_ps((float *)(d + i + 3), _mm_loadu_ps((const float *)(s + i + 3)));
+    }
+}
+
+#define FA_GEN_NT(name, T, suf)                                               \
+    static void FA_SYM(fa_##name##_##suf)(const T *x, T *y, fa_index n,      \
+                                          const fa_params *p)                 \
+    {                                                                         \
+        if (x == y || n * (fa_index)sizeof(T) < FA_NT_MIN) {                  \
+            FA_SYM(fa_##name##_##suf##c)(x, y, n, p);                         \
+            return;                                                           \
+        }                                                                     \
+        /* head: up to 64-byte alignment of y, directly */                    \
+        fa_index h = (fa_index)(((64 - ((uintptr_t)y & 63)) & 63) / sizeof(T)); \
+        if (((uintptr_t)y & (sizeof(T) - 1)) != 0) h = n;  /* misaligned */   \
+        if (h > 0) FA_SYM(fa_##name##_##suf##c)(x, y, h < n ? h : n, p);      \
+        T buf[FA_NT_BLOCK] __attribute__((aligned(64)));                      \
+        fa_index i = h;                                                       \
+        for (; i + FA_NT_BLOCK <= n; i += FA_NT_BLOCK) {                      \
+            FA_SYM(fa_##name##_##suf##c)(x + i, buf, FA_NT_BLOCK, p);         \
+            FA_SYM(fa_stream)(y + i, buf, sizeof buf);                        \
+        }                                                                     \
+        _mm_sfence();                                                         \
+        if (i < n) FA_SYM(fa_##name##_##suf##c)(x + i, y + i, n - i, p);     \
+    }
+#else
+#define FA_GEN_NT(name, T, suf)                                               \
+    static void FA_SYM(fa_##name##_##suf)(const T *x, T *y, fa_index n,      \
+                                          const fa_params *p)                 \
+    {                                                                         \
+        FA_SYM(fa_##name##_##suf##c)(x, y, n, p);                             \
+    }
+#endif
+#define FA_GEN_NT_BOTH(name) FA_GEN_NT(name, float, f32) FA_GEN_NT(name, double, f64)
+FA_UNARY_LIST(FA_GEN_NT_BOTH)
 
 /* NaN-propagating max: once m is NaN it stays NaN; a NaN v replaces m. */
 #define FA_MAXOUT_STEP(m, v) (((v) > (m) || (v) != (v)) && (m) == (m) ? (v) : (m))
