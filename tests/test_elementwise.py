@@ -142,3 +142,20 @@ def test_special_values(entry, example):
             assert not np.signbit(got[0, 3]), f"{entry.name}(+0) = {got[0, 3]!r}"
         if entry.kind == "unary":
             assert np.isnan(got[0, 0]), f"{entry.name}(NaN) = {got[0, 0]!r}"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu"])
+def test_nontemporal_path_bitwise(name, dtype):
+    """Out-of-place calls with >= 32 MB of output per chunk stream their
+    result through an L1 buffer (non-temporal stores, fa_kernels_impl.h);
+    the values must be bitwise those of small calls, misaligned start too."""
+    n = (33 << 20) // np.dtype(dtype).itemsize + 17
+    x = (np.random.default_rng(5).standard_normal(n) * 6).astype(dtype)
+    f = getattr(fastact, name)
+    with fastact.threads(1):
+        for xs in (x, x[1:]):
+            big = f(xs)
+            step = 1 << 18
+            small = np.concatenate([f(xs[i:i + step]) for i in range(0, xs.size, step)])
+            assert np.array_equal(big.view(np.uint8), small.view(np.uint8))
