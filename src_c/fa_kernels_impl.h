@@ -391,5 +391,5 @@ const fa_kernel_table FA_SYM(fa_table) = {
     FA_SYM(fa_softmax_f32), FA_SYM(fa_softmax_f64),
     FA_SYM(fa_fromy_entries),
     FA_SYM(fa_prelu_f32), FA_SYM(fa_prelu_f64),
-    FA_SYM(fa_softmax_bwd_f32), FA_SYM(fa_softmax_bwd_f64),
+    FA_SOFTMAX_BWD_F32, FA_SYM(fa_softmax_bwd_f64),
 };

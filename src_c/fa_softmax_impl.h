@@ -59,3 +59,81 @@ static inline fa_index fa_sm_unit(fa_index u, fa_index n, fa_index inner, fa_ind
 #undef SM_T
 #undef SM_SUF
 #undef SM_LOWP
+
+#ifdef FA_V512
+/*
+ * AVX-512 float32 softmax/softmin backward along the last axis: a fast
+ * pass that is checked, element by element, against its own error bound.
+ * S0 = sum(g y) in double lanes (the products are exact in double) and
+ * A = sum |g y|; then |S0 - S| <= (n/8 + 8) eps64 A, so y (g - S0) is
+ * within 2^-28 relative of y (g - S) wherever |g - S0| >= 2^28 of that
+ * bound.  A row where any element is closer (g ~ S: the cancellation the
+ * three-level cascade of fa_softmax_bwd_tmpl.h exists for), or where S0 or
+ * A is not finite, is redone by that template's kernel, so every result
+ * is the cascade's or within ~0.56 ULP.  log_softmax and non-last axes use
+ * the template as they are.
+ */
+static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_index n, double sg)
+{
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    fa_index i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512d p0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i)),
+                                   _mm512_cvtps_pd(_mm256_loadu_ps(y + i)));
+        __m512d p1 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i + 8)),
+                                   _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8)));
+        s0 = _mm512_add_pd(s0, p0);
+        s1 = _mm512_add_pd(s1, p1);
+        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), p0));
+        a1 = _mm512_add_pd(a1, _mm512_andnot_pd(fa_vset(-0.0), p1));
+    }
+    for (; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d p0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)),
+                                   _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)));
+        s0 = _mm512_add_pd(s0, p0);
+        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), p0));
+    }
+    double S = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    double A = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+    double thr = 268435456.0 * ((double)(n / 8 + 8) * 0x1p-53) * A;     /* 2^28 * bound */
+    if (!(fabs(S) < INFINITY) || !(thr < INFINITY))
+        return 0;
+    const __m512d Sd = fa_vset(S), T = fa_vset(thr), sgd = fa_vset(sg);
+    /* check the whole row first: o may alias g or y, and a fallback must
+     * still see the original values */
+    for (i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)), Sd);
+        __mmask8 ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d), T, _CMP_GE_OQ);
+        if ((ok & m) != m) return 0;
+    }
+    for (i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)), Sd);
+        __m512d v = _mm512_mul_pd(sgd, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), d));
+        _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
+    }
+    return 1;
+}
+
+static void fa_v512_softmax_bwd_f32(const float *g, const float *y, float *o, fa_index u0,
+                                    fa_index u1, fa_index n, fa_index inner, int op)
+{
+    if (inner != 1 || (op & 1)) {
+        FA_SYM(fa_softmax_bwd_f32)(g, y, o, u0, u1, n, inner, op);
+        return;
+    }
+    double sg = op >= 2 ? -1.0 : 1.0;
+    for (fa_index r = u0; r < u1; r++)
+        if (!fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg))
+            FA_SYM(fa_softmax_bwd_f32)(g, y, o, r, r + 1, n, inner, op);
+}
+#define FA_SOFTMAX_BWD_F32 fa_v512_softmax_bwd_f32
+#else
+#define FA_SOFTMAX_BWD_F32 FA_SYM(fa_softmax_bwd_f32)
+#endif
