@@ -121,17 +121,74 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
     return 1;
 }
 
+/* log_softmax backward, o = g - e^y S with S = sum(g): the same checked
+ * fast pass.  S0 in double lanes, G = sum|g| (|S0 - S| <= (n/8 + 8) eps64 G
+ * =: B), t = e^y S0 with e^y from fa_vexp_hi (2^-50; 2^-48 taken), so
+ * |t - e^y S| <= 2^-48 |t| + e^y B; an element is accepted where
+ * |g - t| >= 2^28 times that.  Rows of up to FA_SMB keep g - t in a
+ * scratch between the check and the write; longer rows recompute it. */
+FA_V_INLINE __m512d fa_v512_smb_logterm(const float *g, const float *y, fa_index k, __m512d Sd,
+                                        __m512d Bd, __mmask8 *ok)
+{
+    __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+    __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y));
+    __m512d E = fa_vexp_hi(_mm512_min_pd(fa_vset(700.0), _mm512_max_pd(fa_vset(-1000.0), yv)));
+    __m512d t = _mm512_mul_pd(E, Sd);
+    __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g)), t);
+    __m512d err = _mm512_fmadd_pd(_mm512_andnot_pd(fa_vset(-0.0), t), fa_vset(0x1p-48),
+                                  _mm512_mul_pd(E, Bd));
+    *ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d),
+                             _mm512_mul_pd(err, fa_vset(268435456.0)), _CMP_GE_OQ) | (__mmask8)~m;
+    return d;
+}
+
+static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_index n)
+{
+    __m512d s0 = _mm512_setzero_pd(), a0 = _mm512_setzero_pd();
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+        s0 = _mm512_add_pd(s0, gv);
+        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), gv));
+    }
+    double S = _mm512_reduce_add_pd(s0), G = _mm512_reduce_add_pd(a0);
+    double B = (double)(n / 8 + 8) * 0x1p-53 * G;
+    if (!(fabs(S) < INFINITY) || !(B < INFINITY) || S == 0.0)
+        return 0;      /* (S = 0: the template's e^y * 0 = 0 rule) */
+    double buf[FA_SMB];
+    int keep = n <= FA_SMB;
+    const __m512d Sd = fa_vset(S), Bd = fa_vset(B);
+    __mmask8 ok;
+    for (fa_index i = 0; i < n; i += 8) {
+        __m512d d = fa_v512_smb_logterm(g + i, y + i, n - i, Sd, Bd, &ok);
+        if (ok != 0xFF) return 0;
+        if (keep) _mm512_mask_storeu_pd(buf + i, (__mmask8)(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u), d);
+    }
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d d = keep ? _mm512_maskz_loadu_pd(m, buf + i)
+                         : fa_v512_smb_logterm(g + i, y + i, k, Sd, Bd, &ok);
+        _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(d));
+    }
+    return 1;
+}
+
 static void fa_v512_softmax_bwd_f32(const float *g, const float *y, float *o, fa_index u0,
                                     fa_index u1, fa_index n, fa_index inner, int op)
 {
-    if (inner != 1 || (op & 1)) {
+    if (inner != 1 || op == 3) {
         FA_SYM(fa_softmax_bwd_f32)(g, y, o, u0, u1, n, inner, op);
         return;
     }
     double sg = op >= 2 ? -1.0 : 1.0;
-    for (fa_index r = u0; r < u1; r++)
-        if (!fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg))
+    for (fa_index r = u0; r < u1; r++) {
+        int done = op == 1 ? fa_v512_smb_logrow_fast(g + r * n, y + r * n, o + r * n, n)
+                           : fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg);
+        if (!done)
             FA_SYM(fa_softmax_bwd_f32)(g, y, o, r, r + 1, n, inner, op);
+    }
 }
 #define FA_SOFTMAX_BWD_F32 fa_v512_softmax_bwd_f32
 #else
