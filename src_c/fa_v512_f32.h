@@ -48,8 +48,23 @@
 #define FA_V_INLINE static inline __attribute__((always_inline))
 
 typedef struct {
-    double a, b, inva;       /* parameter a, b and 1/a (where a != 0) */
+    double a, b, inva;       /* parameter a, b and 1/a, or 0 where 1/a is not a
+                              * normal double (then v / a is divided) */
 } fa_vparams;
+
+FA_V_INLINE double fa_vinv(double a)
+{
+    double r = a != 0.0 ? 1.0 / a : 0.0;
+    return fabs(r) >= 0x1p-1022 && fabs(r) < INFINITY ? r : 0.0;
+}
+
+/* v / a: v * (1/a) where 1/a is a normal double (2^-53 of a float ULP),
+ * else a true quotient (a = 1e-320 has 1/a = inf, where v * inf != v / a) */
+FA_V_INLINE __m512d fa_vdiv_a(__m512d v, const fa_vparams *P)
+{
+    return P->inva != 0.0 ? _mm512_mul_pd(v, _mm512_set1_pd(P->inva))
+                          : _mm512_div_pd(v, _mm512_set1_pd(P->a));
+}
 
 FA_V_INLINE __m512d fa_vset(double v) { return _mm512_set1_pd(v); }
 
@@ -254,7 +269,7 @@ FA_V_INLINE __m512d fa_v8_elu(__m512d x, const fa_vparams *P)
 
 FA_V_INLINE __m512d fa_v8_celu(__m512d x, const fa_vparams *P)
 {
-    return fa_velu(x, _mm512_mul_pd(x, fa_vset(P->inva)), P->a, x);
+    return fa_velu(x, fa_vdiv_a(x, P), P->a, x);
 }
 
 FA_V_INLINE __m512d fa_v8_selu(__m512d x, const fa_vparams *P)
@@ -272,7 +287,7 @@ FA_V_INLINE __m512d fa_v8_softplus(__m512d x, const fa_vparams *P)
     __m512d L = fa_vlog1p01(fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v))));
     __mmask8 pos = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_GT_OQ);
     __m512d base = _mm512_maskz_mov_pd(pos, x);
-    __m512d y = _mm512_fmadd_pd(L, fa_vset(P->inva), base);
+    __m512d y = _mm512_add_pd(fa_vdiv_a(L, P), base);
     __mmask8 lin = _mm512_cmp_pd_mask(v, fa_vset(P->b), _CMP_GT_OQ);
     return _mm512_mask_mov_pd(y, lin, x);
 }
@@ -320,7 +335,8 @@ FA_V_INLINE __m512d fa_v8_mish(__m512d x, const fa_vparams *P)
  * a is clamped to [Z0, ZMAX] so e^(-a^2) stays in range; z > ZMAX (the
  * result rounds to -0 in float32 from z = 10.15) gives x's signed zero,
  * also for x = -inf, where x * tiny would be -inf. */
-/* erfc(z) (see above), z > ZMAX not special-cased (a tiny value there) */
+/* erfc(z) (see above); 0 for z > ZMAX, exactly as fa_erfc_lowp (gelu'(-inf)
+ * = 0, so g * gelu' is NaN for g = inf there, as in the double core) */
 FA_V_INLINE __m512d fa_verfc(__m512d z)
 {
     __m512d a = _mm512_andnot_pd(fa_vset(-0.0), z);
@@ -338,7 +354,9 @@ FA_V_INLINE __m512d fa_verfc(__m512d z)
     __mmask8 neg = _mm512_cmp_pd_mask(z, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d c = _mm512_mask_sub_pd(e, neg, fa_vset(2.0), e);
     __mmask8 sm = _mm512_cmp_pd_mask(a, fa_vset(FA_ERFC_Z0), _CMP_LT_OQ);
-    return _mm512_mask_mov_pd(c, sm, small);
+    c = _mm512_mask_mov_pd(c, sm, small);
+    __mmask8 big = _mm512_cmp_pd_mask(z, fa_vset(FA_ERFC_ZMAX), _CMP_GT_OQ);
+    return _mm512_mask_mov_pd(c, big, _mm512_setzero_pd());
 }
 
 FA_V_INLINE __m512d fa_v8_gelu(__m512d x, const fa_vparams *P)
@@ -414,7 +432,7 @@ FA_V_INLINE __m512d fa_v8d_elu(__m512d x, const fa_vparams *P)
 
 FA_V_INLINE __m512d fa_v8d_celu(__m512d x, const fa_vparams *P)
 {
-    return fa_vdelu(x, _mm512_mul_pd(x, fa_vset(P->inva)), 1.0, 1.0);
+    return fa_vdelu(x, fa_vdiv_a(x, P), 1.0, 1.0);
 }
 
 FA_V_INLINE __m512d fa_v8d_selu(__m512d x, const fa_vparams *P)
@@ -607,7 +625,7 @@ FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
     X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu) \
     X(silu) X(swish) X(gelu) X(gelu_tanh) X(mish)
 
-#define FA_VPARAMS(p) {(p)->a, (p)->b, (p)->a != 0.0 ? 1.0 / (p)->a : 0.0}
+#define FA_VPARAMS(p) {(p)->a, (p)->b, fa_vinv((p)->a)}
 #define FA_VLOAD(m, s) _mm512_cvtps_pd(_mm256_maskz_loadu_ps((m), (s)))
 
 /* y = core(x) (unary) or y = g * core(x) (binary, the product in double,

@@ -480,3 +480,21 @@ def test_misaligned_arrays(entry, dtype):
         g2 = bw(_misaligned(g), _misaligned(x), **kw)
         e2, g2 = (e2[0], g2[0]) if isinstance(e2, tuple) else (e2, g2)
         np.testing.assert_array_equal(g2, e2)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_extreme_parameters_and_infinite_gradients(dtype):
+    """Found by tests/fuzz_api.py against the AVX-512 double-lane kernels:
+    1/alpha overflows for a subnormal alpha (celu, softplus beta), and
+    g * gelu'(-inf) must be inf * 0 = NaN as in the reference."""
+    x = np.array([0.0, -0.0, -1.0, -1e-30, 1.0, -np.inf, np.inf, np.nan], dtype=dtype)
+    for a in (1e-320, 1.7e308):
+        for got, want in ((fastact.celu(x, alpha=a), fastact.celu(x, alpha=a, backend="numpy")),
+                          (fastact.derivative("celu", x, alpha=a),
+                           fastact.derivative("celu", x, alpha=a, backend="numpy")),
+                          (fastact.softplus(x, beta=a), fastact.softplus(x, beta=a, backend="numpy"))):
+            assert np.array_equal(np.isnan(got), np.isnan(want)), (a, got, want)
+    g = np.full_like(x, np.inf)
+    got = fastact.gelu_backward(g, x)
+    want = fastact.gelu_backward(g, x, backend="numpy")
+    assert np.array_equal(np.isnan(got), np.isnan(want)), (got, want)
