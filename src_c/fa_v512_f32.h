@@ -95,35 +95,27 @@ FA_V_INLINE __m512d fa_vexp_reduce(__m512d z, __m512d *r, __m512d *kf)
     return _mm512_permutex2var_pd(t_lo, _mm512_castpd_si512(t), t_hi);
 }
 
-/* e^z, z in [-1000, 0] (any finite z below ~709 works); |r| <= ln2/32, so
- * the degree-4 Taylor polynomial is within r^5/120 = 2^-34.5 */
-FA_V_INLINE __m512d fa_vexp(__m512d z)
+static const double fa_vinv_fact[8] = {1.0, 1.0, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
+                                        1.0 / 5040};
+
+/* 2^floor(kf) T p(r), p the degree-n Taylor polynomial (Horner) */
+FA_V_INLINE __m512d fa_vexp_n(__m512d z, int n)
 {
     __m512d r, kf;
     __m512d T = fa_vexp_reduce(z, &r, &kf);
-    __m512d p = _mm512_fmadd_pd(fa_vset(1.0 / 24), r, fa_vset(1.0 / 6));
-    p = _mm512_fmadd_pd(p, r, fa_vset(0.5));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0));
+    __m512d p = fa_vset(fa_vinv_fact[n]);
+    for (int k = n - 1; k >= 0; k--) p = _mm512_fmadd_pd(p, r, fa_vset(fa_vinv_fact[k]));
     return _mm512_scalef_pd(_mm512_mul_pd(T, p), kf);
 }
+
+/* e^z, z in [-1000, 0] (any finite z below ~709 works); |r| <= ln2/32, so
+ * the degree-4 Taylor polynomial is within r^5/120 = 2^-34.5 */
+FA_V_INLINE __m512d fa_vexp(__m512d z) { return fa_vexp_n(z, 4); }
 
 /* e^z to ~2^-50 (degree-7 Taylor: r^8/40320 = 2^-59.6; the table value,
  * Horner and the final product add a few 2^-53): where a difference with
  * e^z must be checked at near-double precision (log_softmax's backward) */
-FA_V_INLINE __m512d fa_vexp_hi(__m512d z)
-{
-    __m512d r, kf;
-    __m512d T = fa_vexp_reduce(z, &r, &kf);
-    __m512d p = _mm512_fmadd_pd(fa_vset(1.0 / 5040), r, fa_vset(1.0 / 720));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0 / 120));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0 / 24));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0 / 6));
-    p = _mm512_fmadd_pd(p, r, fa_vset(0.5));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0));
-    p = _mm512_fmadd_pd(p, r, fa_vset(1.0));
-    return _mm512_scalef_pd(_mm512_mul_pd(T, p), kf);
-}
+FA_V_INLINE __m512d fa_vexp_hi(__m512d z) { return fa_vexp_n(z, 7); }
 
 /* e^z - 1 for z in [-1000, 0]: S (e^r - 1) + (S - 1) with S = 2^k T exact
  * and S - 1 exact (Sterbenz) near 0, so no cancellation; where j = 0 the
