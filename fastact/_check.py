@@ -161,6 +161,11 @@ def _examples(entry):
         yield dict(ex)
 
 
+def _g_pattern(n: int) -> np.ndarray:
+    """The backward checks' grad_output: fixed and exactly representable."""
+    return (np.arange(n, dtype=np.float64) % 7 - 3.0) * 0.375
+
+
 def _grad_pair(entry, kw, what):
     """(fastact callable, float64 reference callable) for one kind of check."""
     import fastact
@@ -175,8 +180,8 @@ def _grad_pair(entry, kw, what):
                 lambda x64: dref(x64, **rkw))
     back = getattr(fastact, entry.name + "_backward")
 
-    def g_of(x):  # a fixed, exactly representable gradient pattern
-        return (np.arange(x.size, dtype=np.float64) % 7 - 3.0).astype(x.dtype) * 0.375
+    def g_of(x):
+        return _g_pattern(x.size).astype(x.dtype)
 
     def run_back(x):
         r = back(g_of(x), x, **kw)
@@ -204,7 +209,7 @@ def _arbitrate(entry, kw, what, x, got, ref, err):
     fx = getattr(_exact, fname, None)
     if fx is None:
         return
-    g = (np.arange(x.size, dtype=np.float64) % 7 - 3.0) * 0.375 if what == "g*f'" else None
+    g = _g_pattern(x.size) if what == "g*f'" else None
     with mp.workdps(50):
         for i in idx:
             xi = float(x[i])

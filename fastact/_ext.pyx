@@ -414,6 +414,13 @@ cdef inline int _effective_threads() noexcept nogil:
 def effective_threads():
     return _effective_threads()
 
+cdef inline bint _fast_input(cnp.ndarray xa):
+    """The fast paths' input: an aligned C-contiguous float32/float64 array
+    of at least one dimension."""
+    cdef int typ = cnp.PyArray_TYPE(xa)
+    return (typ == cnp.NPY_FLOAT32 or typ == cnp.NPY_FLOAT64) and cnp.PyArray_NDIM(xa) > 0 \
+        and cnp.PyArray_IS_C_CONTIGUOUS(xa) and cnp.PyArray_ISALIGNED(xa)
+
 cdef object _fast_out(cnp.ndarray xa, object out):
     """The fast paths' output: a new C-contiguous array like xa, or `out`
     if it is an aligned, writeable C-contiguous ndarray of xa's dtype and
@@ -452,10 +459,8 @@ def fast_unary(int kid, object x, object out, double a, double b, double c, doub
     cdef cnp.ndarray xa = <cnp.ndarray>x
     cdef cnp.ndarray ya
     cdef int typ = cnp.PyArray_TYPE(xa)
-    cdef int nd = cnp.PyArray_NDIM(xa)
     cdef Py_ssize_t n
-    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
-            or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa):
+    if not _fast_input(xa):
         return NotImplemented
     ya = _fast_out(xa, out)
     if ya is None:
@@ -526,13 +531,10 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
         return NotImplemented
     cdef cnp.ndarray xa = <cnp.ndarray>x
     cdef cnp.ndarray ya
-    cdef int typ = cnp.PyArray_TYPE(xa)
     cdef int nd = cnp.PyArray_NDIM(xa)
     cdef Py_ssize_t ax, outer = 1, inner = 1
     cdef int i
-    if (typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64) or nd == 0 \
-            or not cnp.PyArray_IS_C_CONTIGUOUS(xa) or not cnp.PyArray_ISALIGNED(xa) \
-            or cnp.PyArray_SIZE(xa) == 0:
+    if not _fast_input(xa) or cnp.PyArray_SIZE(xa) == 0:
         return NotImplemented
     if axis < -nd or axis >= nd:   # compared as Python ints: any size
         return NotImplemented

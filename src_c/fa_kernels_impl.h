@@ -145,8 +145,7 @@ static void FA_SYM(fa_stream)(void *FA_RESTRICT dst, const void *FA_RESTRICT src
 #ifdef FA_V512
     for (size_t i = 0; i < bytes; i += 64)
         _mm512_stream_ps((float *)((char *)dst + i), _mm512_load_ps((const float *)((const char *)src + i)));
-    return;
-#endif
+#else
     const __m128 *s = (const __m128 *)src;
     __m128 *d = (__m128 *)dst;
     for (size_t i = 0; i < bytes / 16; i += 4) {
@@ -155,6 +154,7 @@ static void FA_SYM(fa_stream)(void *FA_RESTRICT dst, const void *FA_RESTRICT src
         _mm_stream_ps((float *)(d + i + 2), _mm_loadu_ps((const float *)(s + i + 2)));
         _mm_stream_ps((float *)(d + i + 3), _mm_loadu_ps((const float *)(s + i + 3)));
     }
+#endif
 }
 
 #define FA_GEN_NT(name, T, suf)                                               \

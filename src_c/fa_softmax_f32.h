@@ -20,6 +20,21 @@
  * Measured over rows of 2-32000 elements against the float64 reference:
  * see tests/test_softmax.py; the bound is the float32 bound (1 ULP).
  */
+static float FA_SYM(fa_sm32_max)(const float *FA_RESTRICT x, fa_index len, float sg)
+{
+    float mx = -INFINITY, nan = 0.0f;
+#pragma omp simd reduction(max:mx) reduction(+:nan)
+    for (fa_index i = 0; i < len; i++) {
+        float v = sg * x[i];
+        mx = v > mx ? v : mx;
+        nan += v != v ? 1.0f : 0.0f;
+    }
+    return nan > 0.0f ? NAN : mx;
+}
+
+/* The float-lane path (AVX2 and baseline; the AVX-512 path has its own
+ * double-lane kernels below). */
+#ifndef FA_V512
 #define FA_SM32_SCALE 18446744073709551616.0 /* 2^64 */
 
 /* e^(dh + dl) * 2^64 = hi + *lo for dh in [-130, 0]; 0 below (a term
@@ -46,18 +61,6 @@ FA_INLINE float fa_sm32_exp(float dh, float dl, float *lo)
         float bb_ = dh - (v);                                                 \
         dl = ((v) - (dh - bb_)) + (-(M) - bb_);                               \
     } while (0)
-
-static float FA_SYM(fa_sm32_max)(const float *FA_RESTRICT x, fa_index len, float sg)
-{
-    float mx = -INFINITY, nan = 0.0f;
-#pragma omp simd reduction(max:mx) reduction(+:nan)
-    for (fa_index i = 0; i < len; i++) {
-        float v = sg * x[i];
-        mx = v > mx ? v : mx;
-        nan += v != v ? 1.0f : 0.0f;
-    }
-    return nan > 0.0f ? NAN : mx;
-}
 
 /* One term of the sum: E 2^64 = e + lo, or 0 for a max term (v == M),
  * which is counted instead. */
@@ -232,7 +235,7 @@ static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index 
     }
 }
 
-#ifdef FA_V512
+#else /* FA_V512 */
 /*
  * AVX-512: the terms in double lanes (fa_v512_f32.h's exp, 2^-34 relative),
  * for the reasons the elementwise float32 kernels use them: v - M is exact
