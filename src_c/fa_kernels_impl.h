@@ -27,6 +27,7 @@
  * a switch on a constant that the compiler folds away. */
 #ifdef FA_V512
 #include "fa_v512_f32.h"
+#include "fa_v512_f64.h"
 #define FA_VID(name) FA_VID_##name,
 enum { FA_UNARY_LIST(FA_VID) FA_VID_COUNT };
 #define FA_V512_CASE(name) case FA_VID_##name: fa_v512_##name##_f32(x, y, n, p); return 1;
@@ -39,6 +40,37 @@ FA_V_INLINE int fa_v512_f32_try(int id, const float *x, float *y, fa_index n,
     }
 }
 #define FA_V512_TRY(name) if (fa_v512_f32_try(FA_VID_##name, x, y, n, p)) return;
+/* float64: the FA_V512_F64_LIST kernels of fa_v512_f64.h */
+#define FA_V512_CASE64(name) case FA_VID_##name: fa_v512_##name##_f64(x, y, n, p); return 1;
+FA_V_INLINE int fa_v512_f64_try(int id, const double *x, double *y, fa_index n,
+                                const fa_params *p)
+{
+    switch (id) {
+    FA_V512_F64_LIST(FA_V512_CASE64)
+    default: return 0;
+    }
+}
+#define FA_V512_TRY64(name) if (fa_v512_f64_try(FA_VID_##name, x, y, n, p)) return;
+#define FA_V512_DCASE64(name) case FA_VID_##name: fa_v512_d_##name##_f64(x, y, n, p); return 1;
+#define FA_V512_BCASE64(name) case FA_VID_##name: fa_v512_b_##name##_f64(g, x, y, n, p); return 1;
+FA_V_INLINE int fa_v512_d64_try(int id, const double *x, double *y, fa_index n,
+                                const fa_params *p)
+{
+    switch (id) {
+    FA_V512_D64_LIST(FA_V512_DCASE64)
+    default: return 0;
+    }
+}
+FA_V_INLINE int fa_v512_b64_try(int id, const double *g, const double *x, double *y,
+                                fa_index n, const fa_params *p)
+{
+    switch (id) {
+    FA_V512_D64_LIST(FA_V512_BCASE64)
+    default: return 0;
+    }
+}
+#define FA_V512_DTRY64(name) if (fa_v512_d64_try(FA_VID_##name, x, y, n, p)) return;
+#define FA_V512_BTRY64(name) if (fa_v512_b64_try(FA_VID_##name, g, x, y, n, p)) return;
 /* the same for f'(x), g f'(x) and g f'(x) from the forward output */
 #define FA_V512_DCASE(name) case FA_VID_##name: fa_v512_d_##name##_f32(x, y, n, p); return 1;
 #define FA_V512_BCASE(name) case FA_VID_##name: fa_v512_b_##name##_f32(g, x, y, n, p); return 1;
@@ -71,6 +103,9 @@ FA_V_INLINE int fa_v512_y_try(int id, const float *g, const float *x, float *y, 
 #define FA_V512_YTRY(name) if (fa_v512_y_try(FA_VID_##name, g, yf, y, n, p)) return;
 #else
 #define FA_V512_TRY(name)
+#define FA_V512_TRY64(name)
+#define FA_V512_DTRY64(name)
+#define FA_V512_BTRY64(name)
 #define FA_V512_DTRY(name)
 #define FA_V512_BTRY(name)
 #define FA_V512_YTRY(name)
@@ -119,6 +154,7 @@ FA_F32_NATIVE_LIST(FA_GEN_F32_NATIVE)
                                          double *FA_RESTRICT y, fa_index n,   \
                                          const fa_params *p)                  \
     {                                                                         \
+        FA_V512_TRY64(name)                                                   \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_core_##name(x[i], &P, 0);                               \
@@ -328,6 +364,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           double *FA_RESTRICT y, fa_index n,  \
                                           const fa_params *p)                 \
     {                                                                         \
+        FA_V512_DTRY64(name)                                                  \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_dcore_##name(x[i], &P, 0);                              \
@@ -347,6 +384,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           double *FA_RESTRICT y, fa_index n,  \
                                           const fa_params *p)                 \
     {                                                                         \
+        FA_V512_BTRY64(name)                                                  \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = g[i] * fa_dcore_##name(x[i], &P, 0);                       \

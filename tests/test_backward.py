@@ -224,8 +224,14 @@ def test_backward_is_g_times_derivative(entry, example, dtype):
     g = np.random.default_rng(3).uniform(-3, 3, x.size).astype(dtype)
     got = backward_fn(entry)(g, x, **example)
     assert got.dtype == dtype
-    if dtype == np.float64:  # the same core value, one product: bitwise
-        np.testing.assert_array_equal(got, g * grad_fn(entry)(x, **example))
+    if dtype == np.float64:
+        # the same core value, one product: at most 1 ULP apart (bitwise
+        # where the kernel rounds f' first; the AVX-512 sigmoid/tanh kernels
+        # fuse g * (hi + lo) into one rounding instead)
+        prod = g * grad_fn(entry)(x, **example)
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(prod))
+        ok = ~np.isnan(got)
+        np.testing.assert_array_max_ulp(got[ok], prod[ok], maxulp=1)
     # against the reference: float32 g * f' formed in double, rounded once
     d_ref = getattr(_refmath, "d_" + entry.name)(x.astype(np.float64), **p)
     exp = (g.astype(np.float64) * d_ref).astype(dtype)

@@ -1,0 +1,366 @@
+/*
+ * fa_v512_f64.h -- float64 activations in AVX-512 registers, hand-written.
+ * Included only by fa_kern_avx512.c, after fa_v512_f32.h (whose helpers it
+ * shares); the other ISAs keep the auto-vectorised double cores of
+ * fa_activations.h.
+ *
+ * Why: the double cores are written for the compiler's vectoriser (every
+ * element goes through the scalar exp with a 2^k built from integer bits,
+ * branchless double-double corrections); GCC turns them into ~0.5 Gelem/s
+ * kernels, a third of PyTorch's Sleef-based float64 sigmoid/silu.  Here the
+ * same accuracy comes from a table exp whose result is carried as hi + lo,
+ * and quotients corrected once, ~40 vector operations per 8 elements.
+ *
+ * Design points:
+ * 1. exp: z = (j/16) ln2 + r, |r| <= ln2/32 (+ a hair), with the table
+ *    value 2^((j mod 16)/16) held as hi + lo (4 registers, vpermt2pd, the
+ *    index straight from the shifted argument as in fa_v512_f32.h).  The
+ *    reduction is exact up to one rounding of r (ln2 split as LN2_HI with 21
+ *    significant bits, so kf LN2_HI is exact for |kf| < 2^11, plus LN2_LO);
+ *    e^r - 1 = r + r^2 Q(r), Q the Taylor polynomial to r^5/5040 (truncation
+ *    r^8/8! = 2^-59.5 relative to e^z; expm1, whose result can be 40x
+ *    smaller, takes one more term: r^9/9! = 2^-68).  e^z = 2^floor(kf) (Uh + Ul) with Uh + Ul =
+ *    T_hi + (T_hi (e^r - 1) + T_lo) normalised by Fast2Sum: relative error
+ *    ~2^-57 (16x below half an ULP).  The 2^k is applied by vscalefpd as
+ *    late as possible, so products are formed before a subnormal rounding.
+ * 2. Quotients n/d: q0 = n_hi/d_hi by vdivpd (correctly rounded), then the
+ *    residual n - q0 d (exact with an fma, plus the low parts) times
+ *    rcp14(d): the correction is ~2^-53 q0, so 14 bits of 1/d make it good
+ *    to 2^-67.  Results are q0 + corr rounded once: ~0.5 ULP + 2^-56.
+ * 3. Special values as in the double cores (the test suite runs both paths
+ *    against the same reference): NaN through every max/min (constant first
+ *    operand), +-inf to the limits, the sign of zero kept by odd functions.
+ *    The tail of an array goes through the same code with masked loads and
+ *    stores, so every position gives the same bits.
+ */
+#ifndef FA_V512_F64_H
+#define FA_V512_F64_H
+
+#include "fa_v512_f32.h"
+
+/* point 1: e^(zh + zl), zh in [-800, 0] (callers clamp), |zl| <= 2^-50 |zh|,
+ * in parts: returns T_hi, sets *tl = T_lo, *p = e^r - 1 and *kf, with
+ * e^z = 2^floor(kf) (T_hi + T_hi p + T_lo) */
+FA_V_INLINE __m512d fa_wexp_parts(__m512d zh, __m512d zl, __m512d *p, __m512d *tl, __m512d *kf,
+                                  __m512d *w, int deg8, int has_zl)
+{
+    const __m512d th_lo = _mm512_setr_pd(        /* 2^(i/16) rounded, mpmath */
+        1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
+        1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927);
+    const __m512d th_hi = _mm512_setr_pd(
+        1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
+        1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474);
+    const __m512d tl_lo = _mm512_setr_pd(        /* 2^(i/16) - hi, mpmath */
+        0.0, 8.551889705537965e-17, -3.046782079812471e-17, 8.912812676025408e-17,
+        3.982015231465646e-17, 4.658027591836937e-17, 2.5382502794888315e-17,
+        7.70094837980299e-17);
+    const __m512d tl_hi = _mm512_setr_pd(
+        -9.667293313452913e-17, -3.483994556892796e-17, 7.949834809697621e-17,
+        2.4707192569797888e-17, 8.199010020581497e-17, 2.960140695448873e-17,
+        3.283107224245627e-17, -1.0619946056195963e-16);
+    const __m512d shift = fa_vset(422212465065984.0);     /* 1.5 * 2^48: ulp 1/16 */
+    __m512d t = _mm512_fmadd_pd(zh, fa_vset(1.4426950408889634), shift);
+    *kf = _mm512_sub_pd(t, shift);
+    __m512i j = _mm512_castpd_si512(t);
+    __m512d r = _mm512_fnmadd_pd(*kf, fa_vset(6.93147180369123816490e-01), zh);   /* exact */
+    r = _mm512_fnmadd_pd(*kf, fa_vset(1.90821492927058770002e-10), r);
+    if (has_zl) r = _mm512_add_pd(r, zl);
+    __m512d q = deg8 ? _mm512_fmadd_pd(_mm512_fmadd_pd(fa_vset(1.0 / 40320), r, fa_vset(1.0 / 5040)),
+                                       r, fa_vset(1.0 / 720))
+                     : _mm512_fmadd_pd(fa_vset(1.0 / 5040), r, fa_vset(1.0 / 720));
+    q = _mm512_fmadd_pd(q, r, fa_vset(1.0 / 120));
+    q = _mm512_fmadd_pd(q, r, fa_vset(1.0 / 24));
+    q = _mm512_fmadd_pd(q, r, fa_vset(1.0 / 6));
+    q = _mm512_fmadd_pd(q, r, fa_vset(0.5));
+    __m512d r2 = _mm512_mul_pd(r, r);
+    *p = _mm512_fmadd_pd(r2, q, r);                                 /* e^r - 1 */
+    if (w) *w = _mm512_mul_pd(r2, q);                                /* e^r - 1 - r */
+    *tl = _mm512_permutex2var_pd(tl_lo, j, tl_hi);
+    return _mm512_permutex2var_pd(th_lo, j, th_hi);
+}
+
+/* e^z = 2^floor(kf) (Uh + Ul), returns Uh */
+FA_V_INLINE __m512d fa_wexp(__m512d zh, __m512d zl, __m512d *ul, __m512d *kf, int has_zl)
+{
+    __m512d p, tl;
+    __m512d Th = fa_wexp_parts(zh, zl, &p, &tl, kf, NULL, 0, has_zl);
+    __m512d u = _mm512_fmadd_pd(Th, p, tl);                          /* |u| < 0.023 Th */
+    __m512d Uh = _mm512_add_pd(Th, u);
+    *ul = _mm512_add_pd(_mm512_sub_pd(Th, Uh), u);
+    return Uh;
+}
+
+/* point 2: (nh + nl) / (dh + dl) = q0 + *corr, dh >= 1/2 normal */
+FA_V_INLINE __m512d fa_wdiv(__m512d nh, __m512d nl, __m512d dh, __m512d dl, __m512d *corr)
+{
+    __m512d q0 = _mm512_div_pd(nh, dh);
+    __m512d rr = _mm512_add_pd(_mm512_fnmadd_pd(q0, dh, nh), nl);   /* nh - q0 dh exact */
+    rr = _mm512_fnmadd_pd(q0, dl, rr);
+    *corr = _mm512_mul_pd(rr, _mm512_rcp14_pd(dh));
+    return q0;
+}
+
+/* sigmoid(v), v = vh + vl (vl = 0 unless has_lo): e = e^-|v| = 2^k U,
+ * sigmoid = (v < 0 ? e : 1) / (1 + e).  Returns q0, sets *corr:
+ * sigmoid = (q0 + corr) 2^kn.  With `scaled`, the numerator is e itself and
+ * kn = 0: right for sigmoid, whose subnormal results are e rounded once
+ * (1 + e = 1 there).  Without it the numerator is U and kn = k for v < 0,
+ * so that a caller's product (silu: x sigmoid) is formed before a subnormal
+ * rounding. */
+FA_V_INLINE __m512d fa_wsig(__m512d vh, __m512d vl, int has_lo, __mmask8 neg, __m512d *corr,
+                            __m512d *kn, int scaled)
+{
+    __m512d zh = _mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh));
+    __m512d zl = has_lo ? _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl)  /* -sign(v) vl */
+                        : vl;
+    __m512d ul, kf;
+    __m512d uh = fa_wexp(zh, zl, &ul, &kf, has_lo);
+    __m512d eh = _mm512_scalef_pd(uh, kf);
+    __m512d el = _mm512_scalef_pd(ul, kf);
+    __m512d one = fa_vset(1.0);
+    __m512d sh = _mm512_add_pd(one, eh);                             /* 1 >= eh: Fast2Sum */
+    __m512d sl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, sh), eh), el);
+    __m512d nh = _mm512_mask_mov_pd(one, neg, scaled ? eh : uh);
+    __m512d nl = _mm512_maskz_mov_pd(neg, scaled ? el : ul);
+    *kn = scaled ? _mm512_setzero_pd() : _mm512_maskz_mov_pd(neg, kf);
+    return fa_wdiv(nh, nl, sh, sl, corr);
+}
+
+FA_V_INLINE __m512d fa_w8_sigmoid(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d corr, kn;
+    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d q0 = fa_wsig(x, _mm512_setzero_pd(), 0, neg, &corr, &kn, 1);
+    return _mm512_add_pd(q0, corr);
+}
+
+/* x sigmoid(v), v = vh + vl; where v < -800 (sigmoid below 2^-1150) the
+ * result is +-0 with x's sign, never inf * 0.  big_x: |x| may exceed ~1e308
+ * while v >= -800 (swish with a tiny beta), so the scaling goes in two steps
+ * (2^max(k, -600) before the product, keeping it normal, the rest after). */
+FA_V_INLINE __m512d fa_wx_sigmoid(__m512d x, __m512d vh, __m512d vl, int big_x)
+{
+    __m512d corr, kn;
+    __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d q0 = fa_wsig(vh, vl, big_x, neg, &corr, &kn, 0);
+    /* x corr, but +-0 (x's sign: -0 + -0 stays -0) where corr = 0
+     * (x = inf: never inf * 0) */
+    __mmask8 cz = _mm512_cmp_pd_mask(corr, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+    __m512d xz = _mm512_and_pd(x, fa_vset(-0.0));
+    __m512d y;
+    if (big_x) {
+        __m512d k1 = _mm512_max_pd(fa_vset(-600.0), kn);
+        q0 = _mm512_scalef_pd(q0, k1);
+        corr = _mm512_scalef_pd(corr, k1);
+        y = _mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr));
+        y = _mm512_scalef_pd(y, _mm512_sub_pd(kn, k1));
+    } else {
+        y = _mm512_scalef_pd(_mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr)), kn);
+    }
+    __mmask8 zero = _mm512_cmp_pd_mask(vh, fa_vset(-800.0), _CMP_LT_OQ);
+    return _mm512_mask_and_pd(y, zero, x, fa_vset(-0.0));
+}
+
+FA_V_INLINE __m512d fa_w8_silu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    return fa_wx_sigmoid(x, x, _mm512_setzero_pd(), 0);
+}
+
+/* v = beta x carried as hi + lo: sigmoid's condition number is |v| in the
+ * left tail, so the product's rounding must enter exp (as in fa_core_swish);
+ * lo = 0 where v is huge or not finite (the fma would give inf - inf) */
+FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
+{
+    __m512d b = fa_vset(P->a);
+    __m512d vh = _mm512_mul_pd(b, x);
+    __m512d vl = _mm512_fmsub_pd(b, x, vh);
+    __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1e300), _CMP_GT_OQ);
+    return fa_wx_sigmoid(x, vh, _mm512_maskz_mov_pd(ok, vl), 1);
+}
+
+/* e^z - 1 = mh + *ml for z in [-40, 0] (z = -0 included), to ~2^-60
+ * relative.  expm1 = (S - 1) + S p + S T_lo/T_hi with S = 2^k T_hi: S - 1
+ * by Fast2Sum (exact where Sterbenz applies, its error kept otherwise).
+ * Near 0 the two terms cancel by up to a factor 0.85 (z = -0.0232: S - 1 =
+ * -0.0424, S p = +0.0195), so S p is carried as hi + lo: T_hi r exactly by
+ * an fma split, r itself as hi + lo (its reduction rounding), and only the
+ * small rest T_hi (p - r) + T_lo rounded.  |S - 1| >= 0.042 > |S p| unless
+ * j = 0, where S - 1 = 0: so the final sum is a Fast2Sum too, and m keeps
+ * full relative accuracy at every z (m = e^r - 1 for |z| < ln2/32).  |m| can
+ * be 0.023 where e^r - 1 is 0.022 (j = +-1), so e^r takes the degree-8
+ * polynomial: r^9/9! = 2^-68, 2^-62 relative to m. */
+FA_V_INLINE __m512d fa_wexpm1(__m512d z, __m512d *ml)
+{
+    __m512d p, tl, kf, w;
+    __m512d Th = fa_wexp_parts(z, _mm512_setzero_pd(), &p, &tl, &kf, &w, 1, 0);
+    /* r again, as rh + rl (fa_wexp_parts rounds it once) */
+    __m512d r1 = _mm512_fnmadd_pd(kf, fa_vset(6.93147180369123816490e-01), z);
+    __m512d rh = _mm512_fnmadd_pd(kf, fa_vset(1.90821492927058770002e-10), r1);
+    __m512d rl = _mm512_fnmadd_pd(kf, fa_vset(1.90821492927058770002e-10), _mm512_sub_pd(r1, rh));
+    __m512d ph = _mm512_mul_pd(Th, rh);
+    __m512d pl = _mm512_fmsub_pd(Th, rh, ph);                        /* exact */
+    /* the rest: T_hi (e^r - 1 - r + rl) + T_lo (1 + r) + pl, at most 1.1%
+     * of m (p's own rounding would be half an ULP of m where j = 0, and
+     * T_lo r is 2^-57 of 1 but 0.3 ULP of m at j = +-1: both kept) */
+    (void)p;
+    __m512d rest = _mm512_fmadd_pd(Th, _mm512_add_pd(w, rl),
+                                   _mm512_add_pd(pl, _mm512_fmadd_pd(tl, rh, tl)));
+    __m512d S = _mm512_scalef_pd(Th, kf);
+    ph = _mm512_scalef_pd(ph, kf);
+    rest = _mm512_scalef_pd(rest, kf);
+    __m512d ch = _mm512_sub_pd(S, fa_vset(1.0));
+    __m512d cl = _mm512_add_pd(_mm512_sub_pd(fa_vset(-1.0), ch), S); /* Fast2Sum(-1, S) */
+    __m512d mh = _mm512_add_pd(ch, ph);
+    __m512d lo = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(ch, mh), ph), _mm512_add_pd(cl, rest));
+    /* renormalise: rest is up to 1% of m, the quotient's correction wants
+     * a low part of ~2^-53 */
+    __m512d h = _mm512_add_pd(mh, lo);
+    *ml = _mm512_add_pd(_mm512_sub_pd(mh, h), lo);
+    return h;
+}
+
+/* tanh(a), a = min(|x|, 20) (tanh rounds to 1 from 19.06): m = expm1(-2a)
+ * in (-1, 0] as hi + lo, tanh = -m / (2 + m), one corrected quotient.
+ * The sign of x (and of -0) is copied back by one ternary-logic operation. */
+FA_V_INLINE __m512d fa_w8_tanh(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d a = _mm512_min_pd(fa_vset(20.0), _mm512_abs_pd(x));
+    __m512d ml;
+    __m512d mh = fa_wexpm1(_mm512_mul_pd(a, fa_vset(-2.0)), &ml);
+    __m512d two = fa_vset(2.0);
+    __m512d dh = _mm512_add_pd(two, mh);
+    __m512d dl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(two, dh), mh), ml);
+    __m512d corr;
+    __m512d q0 = fa_wdiv(mh, ml, dh, dl, &corr);                       /* -tanh(a) */
+    __m512d y = _mm512_add_pd(q0, corr);
+    return _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+        _mm512_castpd_si512(fa_vset(-0.0)), _mm512_castpd_si512(y), _mm512_castpd_si512(x), 0xAC));
+}
+
+/* ---- derivatives: cores return hi and set *corr, f' = hi + corr ---- */
+
+/* c E / (1 + E)^2 with E = e^z = 2^k (Uh + Ul), z in [-800, 0], c = 2^cexp:
+ * sigmoid' (c = 1, z = -|x|) and tanh' = 4 e^-2|x| / (1 + e^-2|x|)^2.
+ * (1 + E)^2 is formed as hi + lo (an fma for the square's rounding), the
+ * quotient is corrected once: ~0.5 ULP where the double cores give up to
+ * 3.4.  The numerator is scaled by 2^(k + cexp) in one step, so a
+ * subnormal result is rounded once (1 + E = 1 there). */
+FA_V_INLINE __m512d fa_wdsig(__m512d z, double cexp, __m512d *corr)
+{
+    __m512d ul, kf;
+    __m512d uh = fa_wexp(z, _mm512_setzero_pd(), &ul, &kf, 0);
+    __m512d kc = _mm512_add_pd(kf, fa_vset(cexp));
+    __m512d nh = _mm512_scalef_pd(uh, kc);
+    __m512d nl = _mm512_scalef_pd(ul, kc);
+    __m512d eh = _mm512_scalef_pd(uh, kf);
+    __m512d el = _mm512_scalef_pd(ul, kf);
+    __m512d one = fa_vset(1.0);
+    __m512d sh = _mm512_add_pd(one, eh);
+    __m512d sl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, sh), eh), el);
+    __m512d dh = _mm512_mul_pd(sh, sh);
+    __m512d dl = _mm512_fmadd_pd(_mm512_add_pd(sh, sh), sl, _mm512_fmsub_pd(sh, sh, dh));
+    return fa_wdiv(nh, nl, dh, dl, corr);
+}
+
+FA_V_INLINE __m512d fa_w8d_sigmoid(__m512d x, const fa_vparams *P, __m512d *corr)
+{
+    (void)P;
+    return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), 0.0, corr);
+}
+
+FA_V_INLINE __m512d fa_w8d_tanh(__m512d x, const fa_vparams *P, __m512d *corr)
+{
+    (void)P;
+    __m512d a = fa_vnegabs(x);
+    return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), _mm512_add_pd(a, a)), 2.0, corr);
+}
+
+#define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh)
+
+/* the float64 kernels: 32 doubles per step, the tail 8 at a time with masks */
+#define FA_W512_UNARY(kname, core)                                            \
+    static void kname(const double *x, double *y, fa_index n, const fa_params *p) \
+    {                                                                         \
+        const fa_vparams P = FA_VPARAMS(p);                                   \
+        fa_index i = 0;                                                       \
+        for (; i + 32 <= n; i += 32) {                                        \
+            __m512d a0 = _mm512_loadu_pd(x + i);                              \
+            __m512d a1 = _mm512_loadu_pd(x + i + 8);                          \
+            __m512d a2 = _mm512_loadu_pd(x + i + 16);                         \
+            __m512d a3 = _mm512_loadu_pd(x + i + 24);                         \
+            _mm512_storeu_pd(y + i, core(a0, &P));                            \
+            _mm512_storeu_pd(y + i + 8, core(a1, &P));                        \
+            _mm512_storeu_pd(y + i + 16, core(a2, &P));                       \
+            _mm512_storeu_pd(y + i + 24, core(a3, &P));                       \
+        }                                                                     \
+        for (; i < n; i += 8) {                                               \
+            fa_index k = n - i < 8 ? n - i : 8;                               \
+            __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
+            _mm512_mask_storeu_pd(y + i, m, core(_mm512_maskz_loadu_pd(m, x + i), &P)); \
+        }                                                                     \
+    }
+
+/* f'(x) = hi + corr rounded once, and g f'(x) = fma(g, hi, g corr): one
+ * rounding too (g corr is 2^-53 of it); g corr is +-0 (g's sign) where
+ * corr = 0, so g = inf gives inf, not inf * 0 */
+FA_V_INLINE __m512d fa_wd_val(__m512d h, __m512d c) { return _mm512_add_pd(h, c); }
+FA_V_INLINE __m512d fa_wb_val(__m512d g, __m512d h, __m512d c)
+{
+    __mmask8 cz = _mm512_cmp_pd_mask(c, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+    return _mm512_fmadd_pd(g, h, _mm512_mask_mul_pd(_mm512_and_pd(g, fa_vset(-0.0)), cz, g, c));
+}
+
+#define FA_W512_DERIV(kname, core)                                            \
+    static void kname(const double *x, double *y, fa_index n, const fa_params *p) \
+    {                                                                         \
+        const fa_vparams P = FA_VPARAMS(p);                                   \
+        fa_index i = 0;                                                       \
+        __m512d c0, c1;                                                       \
+        for (; i + 16 <= n; i += 16) {                                        \
+            __m512d h0 = core(_mm512_loadu_pd(x + i), &P, &c0);               \
+            __m512d h1 = core(_mm512_loadu_pd(x + i + 8), &P, &c1);           \
+            _mm512_storeu_pd(y + i, fa_wd_val(h0, c0));                       \
+            _mm512_storeu_pd(y + i + 8, fa_wd_val(h1, c1));                   \
+        }                                                                     \
+        for (; i < n; i += 8) {                                               \
+            fa_index k = n - i < 8 ? n - i : 8;                               \
+            __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
+            __m512d h0 = core(_mm512_maskz_loadu_pd(m, x + i), &P, &c0);      \
+            _mm512_mask_storeu_pd(y + i, m, fa_wd_val(h0, c0));               \
+        }                                                                     \
+    }
+
+#define FA_W512_BACKWARD(kname, core)                                         \
+    static void kname(const double *g, const double *x, double *y, fa_index n, \
+                      const fa_params *p)                                     \
+    {                                                                         \
+        const fa_vparams P = FA_VPARAMS(p);                                   \
+        fa_index i = 0;                                                       \
+        __m512d c0, c1;                                                       \
+        for (; i + 16 <= n; i += 16) {                                        \
+            __m512d h0 = core(_mm512_loadu_pd(x + i), &P, &c0);               \
+            __m512d h1 = core(_mm512_loadu_pd(x + i + 8), &P, &c1);           \
+            _mm512_storeu_pd(y + i, fa_wb_val(_mm512_loadu_pd(g + i), h0, c0)); \
+            _mm512_storeu_pd(y + i + 8, fa_wb_val(_mm512_loadu_pd(g + i + 8), h1, c1)); \
+        }                                                                     \
+        for (; i < n; i += 8) {                                               \
+            fa_index k = n - i < 8 ? n - i : 8;                               \
+            __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
+            __m512d h0 = core(_mm512_maskz_loadu_pd(m, x + i), &P, &c0);      \
+            _mm512_mask_storeu_pd(y + i, m, fa_wb_val(_mm512_maskz_loadu_pd(m, g + i), h0, c0)); \
+        }                                                                     \
+    }
+
+#define FA_V512_D64_LIST(X) X(sigmoid) X(tanh)
+
+#define FA_W512_GEN(name) FA_W512_UNARY(fa_v512_##name##_f64, fa_w8_##name)
+#define FA_W512_GEN_D(name)                                                   \
+    FA_W512_DERIV(fa_v512_d_##name##_f64, fa_w8d_##name)                      \
+    FA_W512_BACKWARD(fa_v512_b_##name##_f64, fa_w8d_##name)
+FA_V512_F64_LIST(FA_W512_GEN)
+FA_V512_D64_LIST(FA_W512_GEN_D)
+
+#endif /* FA_V512_F64_H */
