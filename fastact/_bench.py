@@ -124,6 +124,15 @@ class OtherLoad:
         return False
 
 
+# onnxruntime's intra-op workers keep spinning for ~60 ms after its last
+# Run on this 2-core machine (measured: 0.8-1.2 CPUs busy for 50-60 ms, then
+# 0.02), which starved the next implementation's 2-thread batch (fastact's
+# float64 sigmoid: 0.02-1.3 instead of 2.5 Gelem/s).  Its session keeps the
+# default spinning (force_spinning_stop costs ORT 20% in a loop of calls);
+# instead, with settling on, the batch after ORT's waits this long.
+ORT_SPIN_SECONDS = 0.1
+
+
 def measure(impls: List[Tuple[str, Callable[[], Any]]], repeats: int, min_time: float,
             settle: float = 0.0) -> Dict[str, List[float]]:
     """Seconds per call, `repeats` samples per implementation, taken round
@@ -131,11 +140,13 @@ def measure(impls: List[Tuple[str, Callable[[], Any]]], repeats: int, min_time: 
     ks = {label: _batch_size(fn, min_time) for label, fn in impls}
     times: Dict[str, List[float]] = {label: [] for label, _ in impls}
     m = len(impls)
+    prev = None
     for r in range(repeats):
         for j in range(m):
             label, fn = impls[(r + j) % m]
             if settle:
-                time.sleep(settle)
+                time.sleep(ORT_SPIN_SECONDS if prev == "onnxruntime" else settle)
+            prev = label
             fn()                                  # untimed: back into cache after the others
             k = ks[label]
             t0 = time.perf_counter()

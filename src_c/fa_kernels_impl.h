@@ -27,9 +27,9 @@
  * a switch on a constant that the compiler folds away. */
 #ifdef FA_V512
 #include "fa_v512_f32.h"
-#include "fa_v512_f64.h"
 #define FA_VID(name) FA_VID_##name,
 enum { FA_UNARY_LIST(FA_VID) FA_VID_COUNT };
+#include "fa_v512_f64.h"
 #define FA_V512_CASE(name) case FA_VID_##name: fa_v512_##name##_f32(x, y, n, p); return 1;
 FA_V_INLINE int fa_v512_f32_try(int id, const float *x, float *y, fa_index n,
                                 const fa_params *p)

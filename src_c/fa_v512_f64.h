@@ -240,6 +240,121 @@ FA_V_INLINE __m512d fa_w8_tanh(__m512d x, const fa_vparams *P)
         _mm512_castpd_si512(fa_vset(-0.0)), _mm512_castpd_si512(y), _mm512_castpd_si512(x), 0xAC));
 }
 
+/* log1p(E), E = eh + el in [0, 1], as hi + *lo.  j = round(15 eh), C =
+ * 15 / (15 + j) rounded (C - 1 exact), f = C (1 + E) - 1 = (15 E - j) /
+ * (15 + j), |f| <= 1/30: C eh exactly as ph + pl (fma), and ph + (C - 1)
+ * is exact (Sterbenz: ph / (1 - C) = 15 E / j in [1/2, 3/2] for j >= 1;
+ * for j = 0, C = 1 and f = E), so f = fh + fl with fl = pl + C el.
+ * log1p(E) = -log(C) + log1p(f), -log(C) as hi + lo (mpmath, for the
+ * rounded C), log1p(f) = f + f^2 P(f), P the Taylor series to f^12/12
+ * (truncation (1/30)^13/13 = 2^-67.5 of f's scale), plus fl (1 - f).
+ * hi = -log(C)_hi + fh is a Fast2Sum (|-log C| >= 0.0645 > |fh| unless
+ * j = 0, where it is 0), so tiny E keep full relative accuracy. */
+FA_V_INLINE __m512d fa_wlog1p01(__m512d eh, __m512d el, __m512d *lo)
+{
+    const __m512d c_lo = _mm512_setr_pd(
+        1.0, 0.9375, 0.8823529411764706, 0.8333333333333334,
+        0.7894736842105263, 0.75, 0.7142857142857143, 0.6818181818181818);
+    const __m512d c_hi = _mm512_setr_pd(
+        0.6521739130434783, 0.625, 0.6, 0.5769230769230769,
+        0.5555555555555556, 0.5357142857142857, 0.5172413793103449, 0.5);
+    const __m512d m_lo = _mm512_setr_pd(              /* C - 1, exact */
+        0.0, -0.0625, -0.11764705882352944, -0.16666666666666663,
+        -0.21052631578947367, -0.25, -0.2857142857142857, -0.31818181818181823);
+    const __m512d m_hi = _mm512_setr_pd(
+        -0.34782608695652173, -0.375, -0.4, -0.42307692307692313,
+        -0.4444444444444444, -0.4642857142857143, -0.48275862068965514, -0.5);
+    const __m512d lh_lo = _mm512_setr_pd(             /* -log(C) rounded, mpmath */
+        0.0, 0.06453852113757118, 0.12516314295400605, 0.1823215567939546,
+        0.2363887780642304, 0.2876820724517809, 0.3364722366212129, 0.38299225225610584);
+    const __m512d lh_hi = _mm512_setr_pd(
+        0.4274440148269396, 0.4700036292457356, 0.5108256237659907, 0.5500463369192721,
+        0.587786664902119, 0.6241543090729939, 0.6592456288842639, 0.6931471805599453);
+    const __m512d ll_lo = _mm512_setr_pd(             /* -log(C) - hi, mpmath */
+        0.0, -6.470486661692933e-18, -1.977712360111645e-18, -1.0443212798015191e-17,
+        -1.34181263365586e-17, 2.607160616442564e-17, 1.3741735906944748e-17,
+        2.527022197490479e-17);
+    const __m512d ll_hi = _mm512_setr_pd(
+        -1.132458355229289e-18, -2.3229412495470032e-17, -1.5233815099851014e-18,
+        -3.659934424604737e-18, 1.443122479165108e-17, 3.61125986559532e-17,
+        3.781233647982255e-17, 2.3190468138462996e-17);
+    __m512i j = _mm512_castpd_si512(
+        _mm512_fmadd_pd(eh, fa_vset(15.0), fa_vset(6755399441055744.0)));
+    __m512d C = _mm512_permutex2var_pd(c_lo, j, c_hi);
+    __m512d ph = _mm512_mul_pd(eh, C);
+    __m512d pl = _mm512_fmsub_pd(eh, C, ph);
+    __m512d fh = _mm512_add_pd(ph, _mm512_permutex2var_pd(m_lo, j, m_hi));   /* exact */
+    __m512d fl = _mm512_fmadd_pd(el, C, pl);
+    __m512d p = fa_vset(-1.0 / 12);
+    p = _mm512_fmadd_pd(p, fh, fa_vset(1.0 / 11));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(-1.0 / 10));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(1.0 / 9));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(-1.0 / 8));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(1.0 / 7));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(-1.0 / 6));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(1.0 / 5));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(-1.0 / 4));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(1.0 / 3));
+    p = _mm512_fmadd_pd(p, fh, fa_vset(-1.0 / 2));
+    /* the small terms: f^2 P(f) + fl (1 - f) + (-log C)_lo */
+    __m512d rest = _mm512_fmadd_pd(_mm512_mul_pd(fh, fh), p,
+                                   _mm512_fmadd_pd(fl, _mm512_sub_pd(fa_vset(1.0), fh),
+                                                   _mm512_permutex2var_pd(ll_lo, j, ll_hi)));
+    __m512d Lh = _mm512_permutex2var_pd(lh_lo, j, lh_hi);
+    __m512d hi = _mm512_add_pd(Lh, fh);
+    *lo = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(Lh, hi), fh), rest);
+    return hi;
+}
+
+/* a + (bh + bl) rounded once: TwoSum(a, bh) (either may be larger), then
+ * the low parts; where a is +-inf the sum is a (the TwoSum error would be
+ * inf - inf) */
+FA_V_INLINE __m512d fa_wadd(__m512d a, __m512d bh, __m512d bl)
+{
+    __m512d s = _mm512_add_pd(a, bh);
+    __m512d bb = _mm512_sub_pd(s, a);
+    __m512d e = _mm512_add_pd(_mm512_sub_pd(a, _mm512_sub_pd(s, bb)), _mm512_sub_pd(bh, bb));
+    __m512d y = _mm512_add_pd(s, _mm512_add_pd(e, bl));
+    __mmask8 inf = _mm512_fpclass_pd_mask(a, 0x18);                  /* +inf | -inf */
+    return _mm512_mask_mov_pd(y, inf, a);
+}
+
+/* log1p(e^-|x|) as hi + *lo */
+FA_V_INLINE __m512d fa_wlog1pexp(__m512d x, __m512d *lo)
+{
+    __m512d ul, kf;
+    __m512d uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), _mm512_setzero_pd(),
+                         &ul, &kf, 0);
+    return fa_wlog1p01(_mm512_scalef_pd(uh, kf), _mm512_scalef_pd(ul, kf), lo);
+}
+
+/* log_sigmoid(x) = min(x, 0) - log1p(e^-|x|): x + (-L) rounded once for
+ * x < 0 (same signs: no cancellation), -L for x >= 0 (-0 at +inf) */
+FA_V_INLINE __m512d fa_w8_log_sigmoid(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d lo;
+    __m512d hi = fa_wlog1pexp(x, &lo);
+    __m512d nh = _mm512_sub_pd(_mm512_setzero_pd(), hi);
+    __m512d nl = _mm512_sub_pd(_mm512_setzero_pd(), lo);
+    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d yneg = fa_wadd(x, nh, nl);
+    __m512d ypos = _mm512_xor_pd(_mm512_add_pd(hi, lo), fa_vset(-0.0));
+    return _mm512_mask_mov_pd(ypos, neg, yneg);
+}
+
+/* softplus with beta = 1 (P->a; other betas take the double core, see
+ * fa_v512_softplus_f64): x > threshold (P->b) ? x : max(x, 0) + log1p(e^-|x|) */
+FA_V_INLINE __m512d fa_w8_softplus(__m512d x, const fa_vparams *P)
+{
+    __m512d lo;
+    __m512d hi = fa_wlog1pexp(x, &lo);
+    __mmask8 pos = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ);
+    __mmask8 big = _mm512_cmp_pd_mask(x, fa_vset(P->b), _CMP_GT_OQ);
+    __m512d y = _mm512_mask_mov_pd(_mm512_add_pd(hi, lo), pos, fa_wadd(x, hi, lo));
+    return _mm512_mask_mov_pd(y, big, x);
+}
+
 /* ---- derivatives: cores return hi and set *corr, f' = hi + corr ---- */
 
 /* c E / (1 + E)^2 with E = e^z = 2^k (Uh + Ul), z in [-800, 0], c = 2^cexp:
@@ -278,12 +393,19 @@ FA_V_INLINE __m512d fa_w8d_tanh(__m512d x, const fa_vparams *P, __m512d *corr)
     return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), _mm512_add_pd(a, a)), 2.0, corr);
 }
 
-#define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh)
+#define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh) X(log_sigmoid) X(softplus)
 
 /* the float64 kernels: 32 doubles per step, the tail 8 at a time with masks */
-#define FA_W512_UNARY(kname, core)                                            \
+/* parameters the vector core does not cover go to the double core */
+#define FA_W512_COVERS(name, p) (FA_VID_##name != FA_VID_softplus || (p)->a == 1.0)
+
+#define FA_W512_UNARY(name, kname, core)                                      \
     static void kname(const double *x, double *y, fa_index n, const fa_params *p) \
     {                                                                         \
+        if (!FA_W512_COVERS(name, p)) {                                       \
+            for (fa_index i = 0; i < n; i++) y[i] = fa_core_##name(x[i], p, 0); \
+            return;                                                           \
+        }                                                                     \
         const fa_vparams P = FA_VPARAMS(p);                                   \
         fa_index i = 0;                                                       \
         for (; i + 32 <= n; i += 32) {                                        \
@@ -356,7 +478,7 @@ FA_V_INLINE __m512d fa_wb_val(__m512d g, __m512d h, __m512d c)
 
 #define FA_V512_D64_LIST(X) X(sigmoid) X(tanh)
 
-#define FA_W512_GEN(name) FA_W512_UNARY(fa_v512_##name##_f64, fa_w8_##name)
+#define FA_W512_GEN(name) FA_W512_UNARY(name, fa_v512_##name##_f64, fa_w8_##name)
 #define FA_W512_GEN_D(name)                                                   \
     FA_W512_DERIV(fa_v512_d_##name##_f64, fa_w8d_##name)                      \
     FA_W512_BACKWARD(fa_v512_b_##name##_f64, fa_w8d_##name)
