@@ -173,6 +173,8 @@ FA_V_INLINE __m512d fa_w8_silu(__m512d x, const fa_vparams *P)
  * lo = 0 where v is huge or not finite (the fma would give inf - inf) */
 FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
 {
+    if (P->a == 1.0)                 /* beta x exact, |x| = |v|: silu's path */
+        return fa_wx_sigmoid(x, x, _mm512_setzero_pd(), 0);
     __m512d b = fa_vset(P->a);
     __m512d vh = _mm512_mul_pd(b, x);
     __m512d vl = _mm512_fmsub_pd(b, x, vh);
@@ -402,8 +404,9 @@ FA_V_INLINE __m512d fa_w8d_tanh(__m512d x, const fa_vparams *P, __m512d *corr)
 #define FA_W512_UNARY(name, kname, core)                                      \
     static void kname(const double *x, double *y, fa_index n, const fa_params *p) \
     {                                                                         \
-        if (!FA_W512_COVERS(name, p)) {                                       \
-            for (fa_index i = 0; i < n; i++) y[i] = fa_core_##name(x[i], p, 0); \
+        if (!FA_W512_COVERS(name, p)) {  /* a local copy: the loop vectorises */ \
+            const fa_params Q = {p->a, p->b, p->c, p->d};                     \
+            for (fa_index i = 0; i < n; i++) y[i] = fa_core_##name(x[i], &Q, 0); \
             return;                                                           \
         }                                                                     \
         const fa_vparams P = FA_VPARAMS(p);                                   \
