@@ -170,7 +170,10 @@ FA_V_INLINE __m512d fa_w8_silu(__m512d x, const fa_vparams *P)
 
 /* v = beta x carried as hi + lo: sigmoid's condition number is |v| in the
  * left tail, so the product's rounding must enter exp (as in fa_core_swish);
- * lo = 0 where v is huge or not finite (the fma would give inf - inf) */
+ * lo = 0 where |v| >= 1000: there exp's argument is clamped and lo (up to
+ * 2^-53 |v|, i.e. 1e183 for v = 6e199) must not reach the reduced argument,
+ * and where v is not finite the fma would give inf - inf (the fuzzer found
+ * swish(-6.97e199, beta=-0.805) = NaN) */
 FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
 {
     if (P->a == 1.0)                 /* beta x exact, |x| = |v|: silu's path */
@@ -178,7 +181,7 @@ FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
     __m512d b = fa_vset(P->a);
     __m512d vh = _mm512_mul_pd(b, x);
     __m512d vl = _mm512_fmsub_pd(b, x, vh);
-    __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1e300), _CMP_GT_OQ);
+    __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1000.0), _CMP_GT_OQ);
     return fa_wx_sigmoid(x, vh, _mm512_maskz_mov_pd(ok, vl), 1);
 }
 
@@ -429,13 +432,14 @@ FA_V_INLINE __m512d fa_w8d_tanh(__m512d x, const fa_vparams *P, __m512d *corr)
     }
 
 /* f'(x) = hi + corr rounded once, and g f'(x) = fma(g, hi, g corr): one
- * rounding too (g corr is 2^-53 of it); g corr is +-0 (g's sign) where
- * corr = 0, so g = inf gives inf, not inf * 0 */
+ * rounding too (g corr is 2^-53 of it); where g = +-inf, g hi (inf, or
+ * NaN for f' = 0, as the reference's g * f'), never inf - inf */
 FA_V_INLINE __m512d fa_wd_val(__m512d h, __m512d c) { return _mm512_add_pd(h, c); }
 FA_V_INLINE __m512d fa_wb_val(__m512d g, __m512d h, __m512d c)
 {
-    __mmask8 cz = _mm512_cmp_pd_mask(c, _mm512_setzero_pd(), _CMP_NEQ_UQ);
-    return _mm512_fmadd_pd(g, h, _mm512_mask_mul_pd(_mm512_and_pd(g, fa_vset(-0.0)), cz, g, c));
+    __m512d y = _mm512_fmadd_pd(g, h, _mm512_mul_pd(g, c));
+    __mmask8 inf = _mm512_fpclass_pd_mask(g, 0x18);                  /* +inf | -inf */
+    return _mm512_mask_mul_pd(y, inf, g, h);
 }
 
 #define FA_W512_DERIV(kname, core)                                            \

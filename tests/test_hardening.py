@@ -498,3 +498,24 @@ def test_extreme_parameters_and_infinite_gradients(dtype):
     got = fastact.gelu_backward(g, x)
     want = fastact.gelu_backward(g, x, backend="numpy")
     assert np.array_equal(np.isnan(got), np.isnan(want)), (got, want)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_swish_huge_product_and_infinite_gradients(dtype):
+    """Found by tests/fuzz_api.py against the AVX-512 float64 kernels:
+    swish(-6.97e199, beta=-0.805) came out NaN (the rounding error of
+    beta * x, 1e183, reached exp's reduced argument), and g * sigmoid'(x)
+    with g = inf must stay inf where sigmoid' > 0."""
+    big = np.finfo(dtype).max / 4
+    x = np.array([-big, big, -1e30, 1e30, -6.97e30, 0.0, -0.0, 1.0, -1.0, np.inf, -np.inf],
+                 dtype=dtype)
+    for beta in (-0.8054863164054782, 0.5, -1e-30, 1e-30, 1.0):
+        got = fastact.swish(x, beta=beta)
+        want = fastact.swish(x, beta=beta, backend="numpy")
+        assert np.array_equal(np.isnan(got), np.isnan(want)), (beta, got, want)
+        np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=1e-6)
+    g = np.full_like(x, np.inf)
+    for name in ("sigmoid", "tanh"):
+        got = getattr(fastact, name + "_backward")(g, x)
+        want = getattr(fastact, name + "_backward")(g, x, backend="numpy")
+        np.testing.assert_array_equal(got, want)
