@@ -21,6 +21,8 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
+from . import _ext
+
 # The published bounds, in ULPs (see the module docstring for how they are
 # measured).  float32 results come from double-precision cores rounded once
 # or from float-lane cores that carry exp as hi + lo and correct each
@@ -48,9 +50,15 @@ EXCEPTIONS = {("gelu", "float64", "f"): 3.0}
 EXCEPTIONS.update({("softmax", "float32", "g*f'"): 2.0, ("softmin", "float32", "g*f'"): 2.0,
                    ("log_softmax", "float32", "g*f'"): None, ("log_softmax", "float64", "g*f'"): None})
 EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f'", "g*f'")})
+# SIMD paths whose float64 kernels carry those zeros: silu'/swish' on
+# AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor window around
+# v = -1.2785) are enforced at the float64 gradient bound there.
+ZERO_HANDLED64 = {"avx512": ("silu", "swish")}
 
 
 def bound_for(name: str, dtype: str, what: str) -> Optional[float]:
+    if dtype == "float64" and what != "f" and name in ZERO_HANDLED64.get(_ext.current_isa(), ()):
+        return BOUND_GRAD64
     if (name, dtype, what) in EXCEPTIONS:
         return EXCEPTIONS[(name, dtype, what)]
     if dtype == "float64" and what != "f":

@@ -51,13 +51,13 @@ FA_V_INLINE int fa_v512_f64_try(int id, const double *x, double *y, fa_index n,
     }
 }
 #define FA_V512_TRY64(name) if (fa_v512_f64_try(FA_VID_##name, x, y, n, p)) return;
-#define FA_V512_DCASE64(name) case FA_VID_##name: fa_v512_d_##name##_f64(x, y, n, p); return 1;
-#define FA_V512_BCASE64(name) case FA_VID_##name: fa_v512_b_##name##_f64(g, x, y, n, p); return 1;
+#define FA_V512_DCASE64(name, K) case FA_VID_##name: fa_v512_d_##name##_f64(x, y, n, p); return 1;
+#define FA_V512_BCASE64(name, K) case FA_VID_##name: fa_v512_b_##name##_f64(g, x, y, n, p); return 1;
 FA_V_INLINE int fa_v512_d64_try(int id, const double *x, double *y, fa_index n,
                                 const fa_params *p)
 {
     switch (id) {
-    FA_V512_D64_LIST(FA_V512_DCASE64)
+    FA_V512_D64_KLIST(FA_V512_DCASE64)
     default: return 0;
     }
 }
@@ -65,7 +65,7 @@ FA_V_INLINE int fa_v512_b64_try(int id, const double *g, const double *x, double
                                 fa_index n, const fa_params *p)
 {
     switch (id) {
-    FA_V512_D64_LIST(FA_V512_BCASE64)
+    FA_V512_D64_KLIST(FA_V512_BCASE64)
     default: return 0;
     }
 }

@@ -385,14 +385,16 @@ FA_V_INLINE __m512d fa_wdsig(__m512d z, double cexp, __m512d *corr)
     return fa_wdiv(nh, nl, dh, dl, corr);
 }
 
-FA_V_INLINE __m512d fa_w8d_sigmoid(__m512d x, const fa_vparams *P, __m512d *corr)
+FA_V_INLINE __m512d fa_w8dk_sigmoid(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
 {
+    *kn = _mm512_setzero_pd();   /* no final scaling */
     (void)P;
     return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), 0.0, corr);
 }
 
-FA_V_INLINE __m512d fa_w8d_tanh(__m512d x, const fa_vparams *P, __m512d *corr)
+FA_V_INLINE __m512d fa_w8dk_tanh(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
 {
+    *kn = _mm512_setzero_pd();   /* no final scaling */
     (void)P;
     __m512d a = fa_vnegabs(x);
     return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), _mm512_add_pd(a, a)), 2.0, corr);
@@ -431,6 +433,134 @@ FA_V_INLINE __m512d fa_w8d_tanh(__m512d x, const fa_vparams *P, __m512d *corr)
         }                                                                     \
     }
 
+/* log_sigmoid'(x) = sigmoid(-x) */
+FA_V_INLINE __m512d fa_w8dk_log_sigmoid(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
+{
+    *kn = _mm512_setzero_pd();   /* no final scaling */
+    (void)P;
+    __m512d k0, v = _mm512_xor_pd(x, fa_vset(-0.0));
+    __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
+    return fa_wsig(v, _mm512_setzero_pd(), 0, neg, corr, &k0, 1);
+}
+
+/* softplus'(x) = sigmoid(v), v = beta x (hi + lo as in swish), 1 where
+ * v > threshold */
+FA_V_INLINE __m512d fa_w8dk_softplus(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
+{
+    *kn = _mm512_setzero_pd();   /* no final scaling */
+    __m512d b = fa_vset(P->a), k0;
+    __m512d vh = _mm512_mul_pd(b, x);
+    __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1000.0), _CMP_GT_OQ);
+    __m512d vl = _mm512_maskz_fmsub_pd(ok, b, x, vh);
+    __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d h = fa_wsig(vh, vl, 1, neg, corr, &k0, 1);
+    __mmask8 lin = _mm512_cmp_pd_mask(vh, fa_vset(P->b), _CMP_GT_OQ);
+    *corr = _mm512_mask_mov_pd(*corr, lin, _mm512_setzero_pd());
+    return _mm512_mask_mov_pd(h, lin, fa_vset(1.0));
+}
+
+/* Taylor window of silu' around its zero (in v), float64: src_c/gen_deriv_zeros.py --float64 */
+/* silu: zero of f' at -1.2784645427610737951, window +-0.1332, degree 13 */
+#define FA_WZ64_SILU_HI -1.2784645427610737
+#define FA_WZ64_SILU_LO -1.0946994183093437e-16
+#define FA_WZ64_SILU_W 0.13319606080175156
+#define FA_WZ64_SILU_C1LO -3.974332795880862e-18
+#define FA_WZ64_SILU_N 13
+static const double fa_wz64_silu[13] = {0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07};
+
+/* swish'(x) = s (1 + v c) in v = beta x = vh + vl, s = sigmoid(v), c = 1 - s:
+ * with D = 1 + e^-|v| and (ns, nc) = (U, 1) for v < 0, (1, E) else,
+ * f' = 2^kn ns (D + v nc) / D^2.  D + v nc cancels near the zero of f'
+ * (v0 = -1.2785: D = 1.279, v nc = -1.278), so it is a TwoSum of exact
+ * products; outside the window the amplification |s| / |f'| is <= 8 and the
+ * ~2^-57 terms give ~2^-54; inside, f' is the Taylor polynomial t P(t) in
+ * t = v - v0 (no cancellation).  |v| > 800: 1 (v > 0), and for v < 0 the
+ * double core's zeros: -0 (finite v: s (1 + v) underflows from below), +0
+ * at -inf.  Returns hi, sets *corr and *kn: f' = (hi + corr) 2^kn. */
+FA_V_INLINE __m512d fa_wdswish(__m512d vh, __m512d vl, int has_lo, __m512d *corr, __m512d *kn)
+{
+    __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d zh = _mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh));
+    __m512d zl = has_lo ? _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl) : vl;
+    __m512d ul, kf;
+    __m512d uh = fa_wexp(zh, zl, &ul, &kf, has_lo);
+    __m512d eh = _mm512_scalef_pd(uh, kf);
+    __m512d el = _mm512_scalef_pd(ul, kf);
+    __m512d one = fa_vset(1.0);
+    __m512d Dh = _mm512_add_pd(one, eh);
+    __m512d Dl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, Dh), eh), el);
+    __m512d nsh = _mm512_mask_mov_pd(one, neg, uh);
+    __m512d nsl = _mm512_maskz_mov_pd(neg, ul);
+    __m512d nch = _mm512_mask_mov_pd(eh, neg, one);
+    __m512d ncl = _mm512_maskz_mov_pd(~neg, el);
+    /* inner = D + v nc */
+    __m512d ph = _mm512_mul_pd(vh, nch);
+    __m512d pl = _mm512_fmadd_pd(vh, ncl, _mm512_fmsub_pd(vh, nch, ph));
+    if (has_lo) pl = _mm512_fmadd_pd(vl, nch, pl);
+    __m512d sh = _mm512_add_pd(Dh, ph);
+    __m512d bb = _mm512_sub_pd(sh, Dh);
+    __m512d se = _mm512_add_pd(_mm512_sub_pd(Dh, _mm512_sub_pd(sh, bb)), _mm512_sub_pd(ph, bb));
+    __m512d il = _mm512_add_pd(_mm512_add_pd(se, Dl), pl);
+    __m512d ih = _mm512_add_pd(sh, il);
+    il = _mm512_add_pd(_mm512_sub_pd(sh, ih), il);
+    /* N = ns inner, D^2 */
+    __m512d Nh = _mm512_mul_pd(nsh, ih);
+    __m512d Nl = _mm512_fmadd_pd(nsl, ih, _mm512_fmadd_pd(nsh, il, _mm512_fmsub_pd(nsh, ih, Nh)));
+    __m512d D2h = _mm512_mul_pd(Dh, Dh);
+    __m512d D2l = _mm512_fmadd_pd(_mm512_add_pd(Dh, Dh), Dl, _mm512_fmsub_pd(Dh, Dh, D2h));
+    __m512d h = fa_wdiv(Nh, Nl, D2h, D2l, corr);
+    *kn = _mm512_maskz_mov_pd(neg, kf);
+    /* the window: t = v - v0 as th + tl (v - v0_hi is exact, Sterbenz),
+     * f' = t c1 + t^2 Q(t) with c1 as hi + lo, one rounding at the end */
+    __m512d a = _mm512_sub_pd(vh, fa_vset(FA_WZ64_SILU_HI));
+    __mmask8 in = _mm512_cmp_pd_mask(_mm512_abs_pd(a), fa_vset(FA_WZ64_SILU_W), _CMP_LT_OQ);
+    if (in) {
+        __m512d b = has_lo ? _mm512_sub_pd(vl, fa_vset(FA_WZ64_SILU_LO)) : fa_vset(-FA_WZ64_SILU_LO);
+        __m512d th = _mm512_add_pd(a, b);                   /* |a| >= |b| unless both tiny */
+        __m512d tl = _mm512_add_pd(_mm512_sub_pd(a, th), b);
+        __m512d q = fa_vset(fa_wz64_silu[FA_WZ64_SILU_N - 1]);
+        for (int i = FA_WZ64_SILU_N - 2; i >= 1; i--)
+            q = _mm512_fmadd_pd(q, th, fa_vset(fa_wz64_silu[i]));
+        __m512d c1 = fa_vset(fa_wz64_silu[0]);
+        __m512d small = _mm512_fmadd_pd(th, fa_vset(FA_WZ64_SILU_C1LO), _mm512_mul_pd(tl, c1));
+        small = _mm512_fmadd_pd(_mm512_mul_pd(th, th), q, small);
+        /* t c1 exactly (fma) plus small by Fast2Sum (|t c1| >= 10 |small|):
+         * f' = hw + cw, rounded once by the caller (and g f' too) */
+        __m512d ph = _mm512_mul_pd(th, c1);
+        __m512d pe = _mm512_fmsub_pd(th, c1, ph);
+        __m512d hw = _mm512_add_pd(ph, small);
+        __m512d cw = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(ph, hw), small), pe);
+        h = _mm512_mask_mov_pd(h, in, hw);
+        *corr = _mm512_mask_mov_pd(*corr, in, cw);
+        *kn = _mm512_mask_mov_pd(*kn, in, _mm512_setzero_pd());
+    }
+    /* |v| > 800 */
+    __mmask8 hi_v = _mm512_cmp_pd_mask(vh, fa_vset(800.0), _CMP_GT_OQ);
+    __mmask8 lo_v = _mm512_cmp_pd_mask(vh, fa_vset(-800.0), _CMP_LT_OQ);
+    __mmask8 ninf = _mm512_cmp_pd_mask(vh, fa_vset(-INFINITY), _CMP_EQ_OQ);
+    h = _mm512_mask_mov_pd(h, hi_v, one);
+    h = _mm512_mask_mov_pd(h, lo_v, fa_vset(-0.0));
+    h = _mm512_mask_mov_pd(h, ninf, _mm512_setzero_pd());
+    *corr = _mm512_mask_mov_pd(*corr, hi_v | lo_v, _mm512_setzero_pd());
+    *kn = _mm512_mask_mov_pd(*kn, hi_v | lo_v, _mm512_setzero_pd());
+    return h;
+}
+
+FA_V_INLINE __m512d fa_w8dk_silu(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
+{
+    (void)P;
+    return fa_wdswish(x, _mm512_setzero_pd(), 0, corr, kn);
+}
+
+FA_V_INLINE __m512d fa_w8dk_swish(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
+{
+    if (P->a == 1.0) return fa_wdswish(x, _mm512_setzero_pd(), 0, corr, kn);
+    __m512d b = fa_vset(P->a);
+    __m512d vh = _mm512_mul_pd(b, x);
+    __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1000.0), _CMP_GT_OQ);
+    return fa_wdswish(vh, _mm512_maskz_fmsub_pd(ok, b, x, vh), 1, corr, kn);
+}
+
 /* f'(x) = hi + corr rounded once, and g f'(x) = fma(g, hi, g corr): one
  * rounding too (g corr is 2^-53 of it); where g = +-inf, g hi (inf, or
  * NaN for f' = 0, as the reference's g * f'), never inf - inf */
@@ -442,54 +572,75 @@ FA_V_INLINE __m512d fa_wb_val(__m512d g, __m512d h, __m512d c)
     return _mm512_mask_mul_pd(y, inf, g, h);
 }
 
-#define FA_W512_DERIV(kname, core)                                            \
+/* the same with a final 2^kn (the cores that keep products unscaled):
+ * f' = (hi + corr) 2^kn rounded once into the subnormals; g f' scales in
+ * two steps, 2^max(kn, -600) before the product (no overflow of g hi where
+ * g f' is finite), the rest after */
+FA_V_INLINE __m512d fa_wdk_val(__m512d h, __m512d c, __m512d kn)
+{
+    return _mm512_scalef_pd(_mm512_add_pd(h, c), kn);
+}
+FA_V_INLINE __m512d fa_wbk_val(__m512d g, __m512d h, __m512d c, __m512d kn)
+{
+    __m512d k1 = _mm512_max_pd(fa_vset(-600.0), kn);
+    __m512d y = fa_wb_val(g, _mm512_scalef_pd(h, k1), _mm512_scalef_pd(c, k1));
+    return _mm512_scalef_pd(y, _mm512_sub_pd(kn, k1));
+}
+
+/* K = 1: the core's result carries a final 2^kn */
+#define FA_WDV(K, h, c, kn) ((K) ? fa_wdk_val(h, c, kn) : fa_wd_val(h, c))
+#define FA_WBV(K, g, h, c, kn) ((K) ? fa_wbk_val(g, h, c, kn) : fa_wb_val(g, h, c))
+
+#define FA_W512_DERIV(kname, core, K)                                         \
     static void kname(const double *x, double *y, fa_index n, const fa_params *p) \
     {                                                                         \
         const fa_vparams P = FA_VPARAMS(p);                                   \
         fa_index i = 0;                                                       \
-        __m512d c0, c1;                                                       \
+        __m512d c0, c1, k0, k1;                                               \
         for (; i + 16 <= n; i += 16) {                                        \
-            __m512d h0 = core(_mm512_loadu_pd(x + i), &P, &c0);               \
-            __m512d h1 = core(_mm512_loadu_pd(x + i + 8), &P, &c1);           \
-            _mm512_storeu_pd(y + i, fa_wd_val(h0, c0));                       \
-            _mm512_storeu_pd(y + i + 8, fa_wd_val(h1, c1));                   \
+            __m512d h0 = core(_mm512_loadu_pd(x + i), &P, &c0, &k0);          \
+            __m512d h1 = core(_mm512_loadu_pd(x + i + 8), &P, &c1, &k1);      \
+            _mm512_storeu_pd(y + i, FA_WDV(K, h0, c0, k0));                   \
+            _mm512_storeu_pd(y + i + 8, FA_WDV(K, h1, c1, k1));               \
         }                                                                     \
         for (; i < n; i += 8) {                                               \
             fa_index k = n - i < 8 ? n - i : 8;                               \
             __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
-            __m512d h0 = core(_mm512_maskz_loadu_pd(m, x + i), &P, &c0);      \
-            _mm512_mask_storeu_pd(y + i, m, fa_wd_val(h0, c0));               \
+            __m512d h0 = core(_mm512_maskz_loadu_pd(m, x + i), &P, &c0, &k0); \
+            _mm512_mask_storeu_pd(y + i, m, FA_WDV(K, h0, c0, k0));           \
         }                                                                     \
     }
 
-#define FA_W512_BACKWARD(kname, core)                                         \
+#define FA_W512_BACKWARD(kname, core, K)                                      \
     static void kname(const double *g, const double *x, double *y, fa_index n, \
                       const fa_params *p)                                     \
     {                                                                         \
         const fa_vparams P = FA_VPARAMS(p);                                   \
         fa_index i = 0;                                                       \
-        __m512d c0, c1;                                                       \
+        __m512d c0, c1, k0, k1;                                               \
         for (; i + 16 <= n; i += 16) {                                        \
-            __m512d h0 = core(_mm512_loadu_pd(x + i), &P, &c0);               \
-            __m512d h1 = core(_mm512_loadu_pd(x + i + 8), &P, &c1);           \
-            _mm512_storeu_pd(y + i, fa_wb_val(_mm512_loadu_pd(g + i), h0, c0)); \
-            _mm512_storeu_pd(y + i + 8, fa_wb_val(_mm512_loadu_pd(g + i + 8), h1, c1)); \
+            __m512d h0 = core(_mm512_loadu_pd(x + i), &P, &c0, &k0);          \
+            __m512d h1 = core(_mm512_loadu_pd(x + i + 8), &P, &c1, &k1);      \
+            _mm512_storeu_pd(y + i, FA_WBV(K, _mm512_loadu_pd(g + i), h0, c0, k0)); \
+            _mm512_storeu_pd(y + i + 8, FA_WBV(K, _mm512_loadu_pd(g + i + 8), h1, c1, k1)); \
         }                                                                     \
         for (; i < n; i += 8) {                                               \
             fa_index k = n - i < 8 ? n - i : 8;                               \
             __mmask8 m = (__mmask8)((1u << k) - 1u);                          \
-            __m512d h0 = core(_mm512_maskz_loadu_pd(m, x + i), &P, &c0);      \
-            _mm512_mask_storeu_pd(y + i, m, fa_wb_val(_mm512_maskz_loadu_pd(m, g + i), h0, c0)); \
+            __m512d h0 = core(_mm512_maskz_loadu_pd(m, x + i), &P, &c0, &k0); \
+            _mm512_mask_storeu_pd(y + i, m, FA_WBV(K, _mm512_maskz_loadu_pd(m, g + i), h0, c0, k0)); \
         }                                                                     \
     }
 
-#define FA_V512_D64_LIST(X) X(sigmoid) X(tanh)
+/* X(name, K): K = 1 where the core returns a final scale 2^kn */
+#define FA_V512_D64_KLIST(X) X(sigmoid, 0) X(tanh, 0) X(log_sigmoid, 0) X(softplus, 0) \
+    X(silu, 1) X(swish, 1)
 
 #define FA_W512_GEN(name) FA_W512_UNARY(name, fa_v512_##name##_f64, fa_w8_##name)
-#define FA_W512_GEN_D(name)                                                   \
-    FA_W512_DERIV(fa_v512_d_##name##_f64, fa_w8d_##name)                      \
-    FA_W512_BACKWARD(fa_v512_b_##name##_f64, fa_w8d_##name)
+#define FA_W512_GEN_D(name, K)                                                \
+    FA_W512_DERIV(fa_v512_d_##name##_f64, fa_w8dk_##name, K)                  \
+    FA_W512_BACKWARD(fa_v512_b_##name##_f64, fa_w8dk_##name, K)
 FA_V512_F64_LIST(FA_W512_GEN)
-FA_V512_D64_LIST(FA_W512_GEN_D)
+FA_V512_D64_KLIST(FA_W512_GEN_D)
 
 #endif /* FA_V512_F64_H */

@@ -2,7 +2,8 @@
 (fa_v512_f32.h, fa_vwindow): silu/swish (in v = beta x), gelu, gelu_tanh,
 mish.
 
-    python src_c/gen_deriv_zeros.py      # prints the C block
+    python src_c/gen_deriv_zeros.py            # prints the C block (float32 kernels)
+    python src_c/gen_deriv_zeros.py --float64  # the float64 block (fa_v512_f64.h)
 
 Near a zero x0 of f', f' = A - B with A, B ~ 0.2-0.5 each, so the 2^-34
 relative error of the double-lane terms becomes |A| / |f'| times larger.
@@ -11,7 +12,12 @@ relative, 1/16 float ULP); inside, f' is evaluated as its Taylor polynomial
 in t = x - x0 (x0 = hi + lo, t = (x - hi) - lo exact enough: x - hi is exact
 by Sterbenz), which has no cancellation.  The degree makes the truncation
 < 2^-40 relative to f' on the window.  Needs mpmath.
+
+--float64 (fa_v512_f64.h, whose terms are good to ~2^-57): the window is
+where the amplification exceeds 2^3 (so outside it the result keeps
+~2^-54), the truncation < 2^-60, and the names are FA_WZ64_* / fa_wz64_*.
 """
+import sys
 import mpmath as mp
 
 mp.mp.dps = 60
@@ -49,29 +55,35 @@ def _bisect(f, a, b):
     return (a + b) / 2
 
 
-def main():
-    for name, (d, big) in FUNS.items():
+def main(float64=False):
+    amp_limit, tail_exp, max_deg = (8, -60, 30) if float64 else (64, -40, 14)
+    names = ("silu",) if float64 else tuple(FUNS)
+    tag, ctag = ("FA_WZ64_", "fa_wz64_") if float64 else ("FA_WZ_", "fa_wz_")
+    for name in names:
+        d, big = FUNS[name]
         x0 = mp.findroot(d, START[name])
-        amp = lambda x: abs(big(x)) / abs(d(x)) - 64  # noqa: E731
+        amp = lambda x: abs(big(x)) / abs(d(x)) - amp_limit  # noqa: E731
         W = max(abs(_bisect(amp, x0 + s * mp.mpf("1e-9"), x0 + s * mp.mpf("0.5")) - x0)
                 for s in (-1, 1))
         W = float(W) * 1.05
-        coef = mp.taylor(d, x0, 14)
-        for deg in range(2, 15):
+        coef = mp.taylor(d, x0, max_deg)
+        for deg in range(2, max_deg):
             tail = max(abs(coef[deg + 1] * W ** (deg + 1)) / abs(d(x0 + s * W)) for s in (-1, 1))
-            if tail < mp.mpf(2) ** -40:
+            if tail < mp.mpf(2) ** tail_exp:
                 break
         hi = float(x0)
         lo = float(x0 - hi)
         up = name.upper()
         print(f"/* {name}: zero of f' at {mp.nstr(x0, 20)}, window +-{W:.4g}, degree {deg} */")
-        print(f"#define FA_WZ_{up}_HI {hi!r}")
-        print(f"#define FA_WZ_{up}_LO {lo!r}")
-        print(f"#define FA_WZ_{up}_W {W!r}")
+        print(f"#define {tag}{up}_HI {hi!r}")
+        print(f"#define {tag}{up}_LO {lo!r}")
+        print(f"#define {tag}{up}_W {W!r}")
         cs = ", ".join(repr(float(c)) for c in coef[1:deg + 1])
-        print(f"#define FA_WZ_{up}_N {deg}")
-        print(f"static const double fa_wz_{name}[{deg}] = {{{cs}}};")
+        if float64:  # the leading coefficient as hi + lo (t c1 carries the result)
+            print(f"#define {tag}{up}_C1LO {float(coef[1] - float(coef[1]))!r}")
+        print(f"#define {tag}{up}_N {deg}")
+        print(f"static const double {ctag}{name}[{deg}] = {{{cs}}};")
 
 
 if __name__ == "__main__":
-    main()
+    main(float64="--float64" in sys.argv[1:])
