@@ -43,12 +43,15 @@ EXCEPTIONS = {("gelu", "float64", "f"): 3.0}
 # The softmax family's backward (g*f' rows: the vector-Jacobian product from
 # the saved output y).  softmax/softmin float32 write y (g - S) in float
 # lanes with S carried as three floats: within 2 (the accuracy issue's
-# bound), not 1.  log_softmax's g - e^y sum(g) has an unbounded condition
-# number in y where g ~ e^y sum(g) (at y = -ln2 with g = sum(g)/2, say): the
-# result is then below e^y's own rounding unless e^y is carried as a
-# double-double, so those rows are reported, not enforced, until it is.
+# bound), not 1 (the AVX-512 path re-does rows where g ~ S in double-double:
+# 0.50 there).  log_softmax's g - e^y sum(g) has an unbounded condition
+# number in y where g ~ e^y sum(g): float32 is computed with e^y and the
+# sums far beyond float precision (0.56 ULP measured against mpmath, once
+# the float64 oracle's own cancellation is arbitrated away, which had
+# scored it 34 ULP), so it has the float32 bound; float64 would need e^y to
+# ~2^-110 and is reported, not enforced.
 EXCEPTIONS.update({("softmax", "float32", "g*f'"): 2.0, ("softmin", "float32", "g*f'"): 2.0,
-                   ("log_softmax", "float32", "g*f'"): None, ("log_softmax", "float64", "g*f'"): None})
+                   ("log_softmax", "float64", "g*f'"): None})
 EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f'", "g*f'")})
 # SIMD paths whose float64 kernels carry those zeros: silu'/swish' on
 # AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor window around
@@ -397,6 +400,37 @@ def _mp_rowwise(name, x_row, g_row=None, y_row=None):
     return [sign * yi * (gi - S) for gi, yi in zip(g, y)]
 
 
+def _arbitrate_rows(name, axis, g, y, got, ref, err):
+    """The float64 vector-Jacobian product is only ~1e-16 *absolute*
+    accurate where it cancels: log_softmax's g - e^y sum(g) at
+    -9.1e-16 scored 34 float32 ULP against it while fastact was 0.50 from
+    the mpmath value.  Elements scoring above SUSPECT_ULP (a few per run)
+    are re-scored against the exact formula (sums at 700 digits, as
+    _mp_rowwise), in place."""
+    idx = np.flatnonzero(err > SUSPECT_ULP)
+    if idx.size == 0 or idx.size > 4096:
+        return
+    import mpmath as mp
+    gt, yt = np.moveaxis(g, axis, -1), np.moveaxis(y, axis, -1)
+    sums = {}
+    with mp.workdps(700):
+        for i in idx:
+            pos = np.unravel_index(i, g.shape)
+            r, c = (pos[0], pos[1]) if axis in (-1, 1) else (pos[1], pos[0])
+            gc, yc = mp.mpf(float(gt[r, c])), mp.mpf(float(yt[r, c]))
+            if not (mp.isfinite(gc) and mp.isfinite(yc)):
+                continue
+            if r not in sums:
+                sums[r] = (mp.fsum(mp.mpf(float(t)) for t in gt[r]) if name == "log_softmax" else
+                           mp.fsum(mp.mpf(float(a)) * mp.mpf(float(b)) for a, b in zip(gt[r], yt[r])))
+            S = sums[r]
+            if not mp.isfinite(S):
+                continue
+            v = gc - mp.exp(yc) * S if name == "log_softmax" else yc * (gc - S)
+            ref.flat[i] = float(-v if name == "softmin" else v)
+    err.flat[idx] = _ulp_err32(got.flat[idx], ref.flat[idx])
+
+
 def check_rowwise(entry, kw, dtype, samples, what="f") -> Row:
     import fastact
     from . import _refmath
@@ -422,6 +456,8 @@ def check_rowwise(entry, kw, dtype, samples, what="f") -> Row:
                 ref = (entry.reference(x.astype(np.float64), axis=axis) if what == "f"
                        else vjp(g.astype(np.float64), y.astype(np.float64), axis=axis))
                 err = _ulp_err32(got, ref)
+                if what == "g*f'":
+                    _arbitrate_rows(entry.name, axis, g, y, got, ref, err)
             else:
                 gt = np.moveaxis(got, axis, -1)
                 xt = np.moveaxis(x, axis, -1)

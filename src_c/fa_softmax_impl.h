@@ -175,6 +175,118 @@ static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_
     return 1;
 }
 
+/* log_softmax backward rows the fast pass rejects (g ~ e^y S: the
+ * cancellation that made the template's result unbounded, 34 float ULP
+ * measured): S = sum(g) as a double-double (a TwoSum per lane, exact for
+ * any row a float32 sum can reach), e^y as a double-double (fa_wexp_dd,
+ * ~2^-64), e^y S as an exact product plus the cross terms, g - e^y S by
+ * TwoSum, rounded once to float.  |result| would have to be below 2^-40
+ * |g| for the 2^-64 to reach 1/16 of a float ULP.  Rows with a non-finite
+ * g or y, y > 88 (e^y S may overflow), or S = 0 are left to the template
+ * (returns 0), whose special-value rules they follow. */
+/* the 8 lanes of a double-double (sh, sl) summed into *Sh + *Sl */
+static void fa_v512_dd_reduce(__m512d sh, __m512d sl, double *Sh, double *Sl)
+{
+    double H[8], L[8];
+    _mm512_storeu_pd(H, sh);
+    _mm512_storeu_pd(L, sl);
+    double h = 0.0, l = 0.0;
+    for (int i = 0; i < 8; i++) {
+        double t = h + H[i], bb = t - h;
+        l += ((h - (t - bb)) + (H[i] - bb)) + L[i];
+        h = t;
+    }
+    *Sh = h + l;
+    *Sl = (h - *Sh) + l;
+}
+
+static int fa_v512_smb_logrow_dd(const float *g, const float *y, float *o, fa_index n)
+{
+    __m512d sh = _mm512_setzero_pd(), sl = _mm512_setzero_pd();
+    __mmask8 bad = 0;
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+        __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
+        bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99)   /* NaN, inf */
+               | _mm512_cmp_pd_mask(yv, fa_vset(88.0), _CMP_GT_OQ);
+        __m512d t = _mm512_add_pd(sh, gv);                                  /* TwoSum */
+        __m512d bb = _mm512_sub_pd(t, sh);
+        sl = _mm512_add_pd(sl, _mm512_add_pd(_mm512_sub_pd(sh, _mm512_sub_pd(t, bb)),
+                                             _mm512_sub_pd(gv, bb)));
+        sh = t;
+    }
+    if (bad) return 0;
+    double Sh, Sl;
+    fa_v512_dd_reduce(sh, sl, &Sh, &Sl);
+    if (!(fabs(Sh) < INFINITY) || Sh == 0.0) return 0;
+    const __m512d Shv = fa_vset(Sh), Slv = fa_vset(Sl);
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+        __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
+        __m512d el, kf;
+        __m512d eh = fa_wexp_dd(_mm512_max_pd(fa_vset(-1000.0), yv), &el, &kf);
+        __m512d ph = _mm512_mul_pd(eh, Shv);
+        __m512d pl = _mm512_add_pd(_mm512_fmsub_pd(eh, Shv, ph),
+                                   _mm512_fmadd_pd(eh, Slv, _mm512_mul_pd(el, Shv)));
+        ph = _mm512_scalef_pd(ph, kf);
+        pl = _mm512_scalef_pd(pl, kf);
+        __m512d d = _mm512_sub_pd(gv, ph);                                  /* TwoSum(g, -ph) */
+        __m512d bb = _mm512_sub_pd(d, gv);
+        __m512d de = _mm512_sub_pd(_mm512_sub_pd(gv, _mm512_sub_pd(d, bb)), _mm512_add_pd(ph, bb));
+        __m512d v = _mm512_add_pd(d, _mm512_sub_pd(de, pl));
+        _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
+    }
+    return 1;
+}
+
+/* softmax/softmin backward rows the fast pass rejects (g ~ S): S =
+ * sum(g y) as a double-double (g y is exact in double for float inputs,
+ * a TwoSum per lane), g - S by TwoSum, sg y (dh + dl) rounded once to
+ * float: ~0.5 ULP where the three-float cascade of the template measured
+ * up to 1.34.  Rows with a non-finite g, y or S go to the template. */
+static int fa_v512_smb_row_dd(const float *g, const float *y, float *o, fa_index n, double sg)
+{
+    __m512d sh = _mm512_setzero_pd(), sl = _mm512_setzero_pd();
+    __mmask8 bad = 0;
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+        __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
+        bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99);
+        __m512d p = _mm512_mul_pd(gv, yv);                                  /* exact */
+        __m512d t = _mm512_add_pd(sh, p);
+        __m512d bb = _mm512_sub_pd(t, sh);
+        sl = _mm512_add_pd(sl, _mm512_add_pd(_mm512_sub_pd(sh, _mm512_sub_pd(t, bb)),
+                                             _mm512_sub_pd(p, bb)));
+        sh = t;
+    }
+    if (bad) return 0;
+    double Sh, Sl;
+    fa_v512_dd_reduce(sh, sl, &Sh, &Sl);
+    if (!(fabs(Sh) < INFINITY)) return 0;
+    const __m512d Shv = fa_vset(Sh), Slv = fa_vset(Sl), sgd = fa_vset(sg);
+    for (fa_index i = 0; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+        __m512d yv = _mm512_mul_pd(sgd, _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)));
+        __m512d d = _mm512_sub_pd(gv, Shv);                                 /* TwoSum(g, -Sh) */
+        __m512d bb = _mm512_sub_pd(d, gv);
+        __m512d de = _mm512_sub_pd(_mm512_sub_pd(gv, _mm512_sub_pd(d, bb)), _mm512_add_pd(Shv, bb));
+        de = _mm512_sub_pd(de, Slv);
+        /* y (d + de): y d exactly by an fma split, one rounding */
+        __m512d ph = _mm512_mul_pd(yv, d);
+        __m512d v = _mm512_add_pd(ph, _mm512_fmadd_pd(yv, de, _mm512_fmsub_pd(yv, d, ph)));
+        _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
+    }
+    return 1;
+}
+
 static void fa_v512_softmax_bwd_f32(const float *g, const float *y, float *o, fa_index u0,
                                     fa_index u1, fa_index n, fa_index inner, int op)
 {
@@ -184,8 +296,10 @@ static void fa_v512_softmax_bwd_f32(const float *g, const float *y, float *o, fa
     }
     double sg = op >= 2 ? -1.0 : 1.0;
     for (fa_index r = u0; r < u1; r++) {
-        int done = op == 1 ? fa_v512_smb_logrow_fast(g + r * n, y + r * n, o + r * n, n)
-                           : fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg);
+        int done = op == 1 ? (fa_v512_smb_logrow_fast(g + r * n, y + r * n, o + r * n, n)
+                              || fa_v512_smb_logrow_dd(g + r * n, y + r * n, o + r * n, n))
+                           : (fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg)
+                              || fa_v512_smb_row_dd(g + r * n, y + r * n, o + r * n, n, sg));
         if (!done)
             FA_SYM(fa_softmax_bwd_f32)(g, y, o, r, r + 1, n, inner, op);
     }

@@ -185,33 +185,51 @@ FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
     return fa_wx_sigmoid(x, vh, _mm512_maskz_mov_pd(ok, vl), 1);
 }
 
+/* e^z = 2^floor(kf) (Th + ph + rest) for the double-double users (expm1,
+ * log_softmax's backward): Th the table value, ph = T_hi rh exactly (an
+ * fma split; r = rh + rl, the reduction's rounding kept), rest = T_hi (e^r
+ * - 1 - rh + rl) + T_lo (1 + rh) + (T_hi rh - ph), at most 1.1% of the
+ * sum, rounded once.  The degree-8 polynomial (r^9/9! = 2^-68) and T_lo r
+ * (2^-57 of 1) matter where the sum is small (expm1 near j = +-1, where
+ * the two terms cancel to 0.023) or multiplies a large S. */
+FA_V_INLINE __m512d fa_wexp_terms(__m512d z, __m512d *ph, __m512d *rest, __m512d *kf)
+{
+    __m512d p, tl, w;
+    __m512d Th = fa_wexp_parts(z, _mm512_setzero_pd(), &p, &tl, kf, &w, 1, 0);
+    (void)p;                            /* p's own rounding would be half an ULP of m at j = 0 */
+    __m512d r1 = _mm512_fnmadd_pd(*kf, fa_vset(6.93147180369123816490e-01), z);
+    __m512d rh = _mm512_fnmadd_pd(*kf, fa_vset(1.90821492927058770002e-10), r1);
+    __m512d rl = _mm512_fnmadd_pd(*kf, fa_vset(1.90821492927058770002e-10), _mm512_sub_pd(r1, rh));
+    *ph = _mm512_mul_pd(Th, rh);
+    __m512d pl = _mm512_fmsub_pd(Th, rh, *ph);                       /* exact */
+    *rest = _mm512_fmadd_pd(Th, _mm512_add_pd(w, rl),
+                            _mm512_add_pd(pl, _mm512_fmadd_pd(tl, rh, tl)));
+    return Th;
+}
+
+/* e^z = 2^floor(kf) (H + *lo) to ~2^-64, z in [-1100, 700] */
+FA_V_INLINE __m512d fa_wexp_dd(__m512d z, __m512d *lo, __m512d *kf)
+{
+    __m512d ph, rest;
+    __m512d Th = fa_wexp_terms(z, &ph, &rest, kf);
+    __m512d h = _mm512_add_pd(Th, ph);                               /* |ph| < 0.023 Th */
+    __m512d l = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(Th, h), ph), rest);
+    __m512d H = _mm512_add_pd(h, l);
+    *lo = _mm512_add_pd(_mm512_sub_pd(h, H), l);
+    return H;
+}
+
 /* e^z - 1 = mh + *ml for z in [-40, 0] (z = -0 included), to ~2^-60
- * relative.  expm1 = (S - 1) + S p + S T_lo/T_hi with S = 2^k T_hi: S - 1
- * by Fast2Sum (exact where Sterbenz applies, its error kept otherwise).
- * Near 0 the two terms cancel by up to a factor 0.85 (z = -0.0232: S - 1 =
- * -0.0424, S p = +0.0195), so S p is carried as hi + lo: T_hi r exactly by
- * an fma split, r itself as hi + lo (its reduction rounding), and only the
- * small rest T_hi (p - r) + T_lo rounded.  |S - 1| >= 0.042 > |S p| unless
- * j = 0, where S - 1 = 0: so the final sum is a Fast2Sum too, and m keeps
- * full relative accuracy at every z (m = e^r - 1 for |z| < ln2/32).  |m| can
- * be 0.023 where e^r - 1 is 0.022 (j = +-1), so e^r takes the degree-8
- * polynomial: r^9/9! = 2^-68, 2^-62 relative to m. */
+ * relative: (S - 1) + 2^k (ph + rest) with S = 2^k T_hi, S - 1 by Fast2Sum
+ * (exact where Sterbenz applies, its error kept otherwise).  Near 0 the two
+ * terms cancel by up to a factor 0.85 (z = -0.0232: S - 1 = -0.0424, S p =
+ * +0.0195), hence the exact ph.  |S - 1| >= 0.042 > |2^k ph| unless j = 0,
+ * where S - 1 = 0: so the final sum is a Fast2Sum too, and m keeps full
+ * relative accuracy at every z (m = e^r - 1 for |z| < ln2/32). */
 FA_V_INLINE __m512d fa_wexpm1(__m512d z, __m512d *ml)
 {
-    __m512d p, tl, kf, w;
-    __m512d Th = fa_wexp_parts(z, _mm512_setzero_pd(), &p, &tl, &kf, &w, 1, 0);
-    /* r again, as rh + rl (fa_wexp_parts rounds it once) */
-    __m512d r1 = _mm512_fnmadd_pd(kf, fa_vset(6.93147180369123816490e-01), z);
-    __m512d rh = _mm512_fnmadd_pd(kf, fa_vset(1.90821492927058770002e-10), r1);
-    __m512d rl = _mm512_fnmadd_pd(kf, fa_vset(1.90821492927058770002e-10), _mm512_sub_pd(r1, rh));
-    __m512d ph = _mm512_mul_pd(Th, rh);
-    __m512d pl = _mm512_fmsub_pd(Th, rh, ph);                        /* exact */
-    /* the rest: T_hi (e^r - 1 - r + rl) + T_lo (1 + r) + pl, at most 1.1%
-     * of m (p's own rounding would be half an ULP of m where j = 0, and
-     * T_lo r is 2^-57 of 1 but 0.3 ULP of m at j = +-1: both kept) */
-    (void)p;
-    __m512d rest = _mm512_fmadd_pd(Th, _mm512_add_pd(w, rl),
-                                   _mm512_add_pd(pl, _mm512_fmadd_pd(tl, rh, tl)));
+    __m512d ph, rest, kf;
+    __m512d Th = fa_wexp_terms(z, &ph, &rest, &kf);
     __m512d S = _mm512_scalef_pd(Th, kf);
     ph = _mm512_scalef_pd(ph, kf);
     rest = _mm512_scalef_pd(rest, kf);
