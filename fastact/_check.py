@@ -53,14 +53,17 @@ EXCEPTIONS = {("gelu", "float64", "f"): 3.0}
 EXCEPTIONS.update({("softmax", "float32", "g*f'"): 2.0, ("softmin", "float32", "g*f'"): 2.0,
                    ("log_softmax", "float64", "g*f'"): None})
 EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f'", "g*f'")})
-# SIMD paths whose float64 kernels carry those zeros: silu'/swish' on
-# AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor window around
-# v = -1.2785) are enforced at the float64 gradient bound there.
-ZERO_HANDLED64 = {"avx512": ("silu", "swish")}
+# SIMD paths whose float64 kernels carry those zeros: silu'/swish' and
+# gelu_tanh' on AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor
+# window around the zero) are enforced at the float64 gradient bound there.
+# Entries: a name, or (name, approximate).
+ZERO_HANDLED64 = {"avx512": ("silu", "swish", ("gelu", "tanh"))}
 
 
-def bound_for(name: str, dtype: str, what: str) -> Optional[float]:
-    if dtype == "float64" and what != "f" and name in ZERO_HANDLED64.get(_ext.current_isa(), ()):
+def bound_for(name: str, dtype: str, what: str, params: Optional[Dict] = None) -> Optional[float]:
+    handled = ZERO_HANDLED64.get(_ext.current_isa(), ())
+    if dtype == "float64" and what != "f" and (
+            name in handled or (name, (params or {}).get("approximate")) in handled):
         return BOUND_GRAD64
     if (name, dtype, what) in EXCEPTIONS:
         return EXCEPTIONS[(name, dtype, what)]
@@ -91,7 +94,7 @@ class Row:
 
     @property
     def bound(self) -> Optional[float]:
-        return bound_for(self.name, self.dtype, self.what)
+        return bound_for(self.name, self.dtype, self.what, self.params)
 
     @property
     def ok(self) -> bool:

@@ -139,11 +139,11 @@ FA_V_INLINE __m512d fa_w8_sigmoid(__m512d x, const fa_vparams *P)
  * result is +-0 with x's sign, never inf * 0.  big_x: |x| may exceed ~1e308
  * while v >= -800 (swish with a tiny beta), so the scaling goes in two steps
  * (2^max(k, -600) before the product, keeping it normal, the rest after). */
-FA_V_INLINE __m512d fa_wx_sigmoid(__m512d x, __m512d vh, __m512d vl, int big_x)
+FA_V_INLINE __m512d fa_wx_sigmoid(__m512d x, __m512d vh, __m512d vl, int has_lo, int big_x)
 {
     __m512d corr, kn;
     __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
-    __m512d q0 = fa_wsig(vh, vl, big_x, neg, &corr, &kn, 0);
+    __m512d q0 = fa_wsig(vh, vl, has_lo, neg, &corr, &kn, 0);
     /* x corr, but +-0 (x's sign: -0 + -0 stays -0) where corr = 0
      * (x = inf: never inf * 0) */
     __mmask8 cz = _mm512_cmp_pd_mask(corr, _mm512_setzero_pd(), _CMP_NEQ_UQ);
@@ -165,7 +165,7 @@ FA_V_INLINE __m512d fa_wx_sigmoid(__m512d x, __m512d vh, __m512d vl, int big_x)
 FA_V_INLINE __m512d fa_w8_silu(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    return fa_wx_sigmoid(x, x, _mm512_setzero_pd(), 0);
+    return fa_wx_sigmoid(x, x, _mm512_setzero_pd(), 0, 0);
 }
 
 /* v = beta x carried as hi + lo: sigmoid's condition number is |v| in the
@@ -177,12 +177,12 @@ FA_V_INLINE __m512d fa_w8_silu(__m512d x, const fa_vparams *P)
 FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
 {
     if (P->a == 1.0)                 /* beta x exact, |x| = |v|: silu's path */
-        return fa_wx_sigmoid(x, x, _mm512_setzero_pd(), 0);
+        return fa_wx_sigmoid(x, x, _mm512_setzero_pd(), 0, 0);
     __m512d b = fa_vset(P->a);
     __m512d vh = _mm512_mul_pd(b, x);
     __m512d vl = _mm512_fmsub_pd(b, x, vh);
     __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1000.0), _CMP_GT_OQ);
-    return fa_wx_sigmoid(x, vh, _mm512_maskz_mov_pd(ok, vl), 1);
+    return fa_wx_sigmoid(x, vh, _mm512_maskz_mov_pd(ok, vl), 1, 1);
 }
 
 /* e^z = 2^floor(kf) (Th + ph + rest) for the double-double users (expm1,
@@ -242,6 +242,51 @@ FA_V_INLINE __m512d fa_wexpm1(__m512d z, __m512d *ml)
     __m512d h = _mm512_add_pd(mh, lo);
     *ml = _mm512_add_pd(_mm512_sub_pd(mh, h), lo);
     return h;
+}
+
+/* gelu_tanh(x) = x sigmoid(v), v = C x (1 + K x^2), C = 2 sqrt(2/pi), K =
+ * 0.044715 (decimal: hi + lo, mpmath), and its derivative's m = x v'(x) =
+ * C x (1 + 3K x^2): both as hi + lo (sigmoid's condition number is |v|),
+ * from x clamped to [-64, 64] (|v| > 18000 beyond: sigmoid is 0 or 1) */
+#define FA_WG_C 1.5957691216057308
+#define FA_WG_CL (-9.96930880911092e-17)
+#define FA_WG_K 0.044715
+#define FA_WG_KL 2.1960211427085595e-18
+#define FA_WG_K3 0.134145
+#define FA_WG_K3L 1.3526957332032908e-17
+
+FA_V_INLINE __m512d fa_wgelu_v(__m512d x, double k, double kl, __m512d *vl)
+{
+    __m512d x2 = _mm512_mul_pd(x, x);
+    __m512d x2l = _mm512_fmsub_pd(x, x, x2);
+    __m512d t = _mm512_mul_pd(fa_vset(k), x2);
+    __m512d tl = _mm512_fmadd_pd(fa_vset(k), x2l,
+                                 _mm512_fmadd_pd(fa_vset(kl), x2, _mm512_fmsub_pd(fa_vset(k), x2, t)));
+    __m512d one = fa_vset(1.0);
+    __m512d w = _mm512_add_pd(one, t);                               /* TwoSum: t may exceed 1 */
+    __m512d bb = _mm512_sub_pd(w, one);
+    __m512d wl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, _mm512_sub_pd(w, bb)),
+                                             _mm512_sub_pd(t, bb)), tl);
+    __m512d mm = _mm512_mul_pd(x, w);
+    __m512d ml = _mm512_fmadd_pd(x, wl, _mm512_fmsub_pd(x, w, mm));
+    __m512d vh = _mm512_mul_pd(fa_vset(FA_WG_C), mm);
+    *vl = _mm512_fmadd_pd(fa_vset(FA_WG_C), ml,
+                          _mm512_fmadd_pd(fa_vset(FA_WG_CL), mm,
+                                          _mm512_fmsub_pd(fa_vset(FA_WG_C), mm, vh)));
+    return vh;
+}
+
+FA_V_INLINE __m512d fa_wclamp64(__m512d x)
+{
+    return _mm512_min_pd(fa_vset(64.0), _mm512_max_pd(fa_vset(-64.0), x));   /* NaN passes */
+}
+
+FA_V_INLINE __m512d fa_w8_gelu_tanh(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d vl;
+    __m512d vh = fa_wgelu_v(fa_wclamp64(x), FA_WG_K, FA_WG_KL, &vl);
+    return fa_wx_sigmoid(x, vh, vl, 1, 0);
 }
 
 /* tanh(a), a = min(|x|, 20) (tanh rounds to 1 from 19.06): m = expm1(-2a)
@@ -418,7 +463,8 @@ FA_V_INLINE __m512d fa_w8dk_tanh(__m512d x, const fa_vparams *P, __m512d *corr, 
     return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), _mm512_add_pd(a, a)), 2.0, corr);
 }
 
-#define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh) X(log_sigmoid) X(softplus)
+#define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh) X(log_sigmoid) X(softplus) \
+    X(gelu_tanh)
 
 /* the float64 kernels: 32 doubles per step, the tail 8 at a time with masks */
 /* parameters the vector core does not cover go to the double core */
@@ -486,16 +532,16 @@ FA_V_INLINE __m512d fa_w8dk_softplus(__m512d x, const fa_vparams *P, __m512d *co
 #define FA_WZ64_SILU_N 13
 static const double fa_wz64_silu[13] = {0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696, 0.000126627410081122, 0.0007985218818397998, 0.00018570724361186496, -4.090534237428612e-05, -2.9733542213263917e-05, -2.942631888842464e-06, 2.346029682463866e-06, 8.599695028268575e-07};
 
-/* swish'(x) = s (1 + v c) in v = beta x = vh + vl, s = sigmoid(v), c = 1 - s:
- * with D = 1 + e^-|v| and (ns, nc) = (U, 1) for v < 0, (1, E) else,
- * f' = 2^kn ns (D + v nc) / D^2.  D + v nc cancels near the zero of f'
- * (v0 = -1.2785: D = 1.279, v nc = -1.278), so it is a TwoSum of exact
- * products; outside the window the amplification |s| / |f'| is <= 8 and the
- * ~2^-57 terms give ~2^-54; inside, f' is the Taylor polynomial t P(t) in
- * t = v - v0 (no cancellation).  |v| > 800: 1 (v > 0), and for v < 0 the
- * double core's zeros: -0 (finite v: s (1 + v) underflows from below), +0
- * at -inf.  Returns hi, sets *corr and *kn: f' = (hi + corr) 2^kn. */
-FA_V_INLINE __m512d fa_wdswish(__m512d vh, __m512d vl, int has_lo, __m512d *corr, __m512d *kn)
+/* f' = s (1 + m c) for the x sigmoid(v) family: s = sigmoid(v), c = 1 - s,
+ * v = vh + vl, m = mh + ml (silu/swish: m = v; gelu_tanh: m = x v'(x)).
+ * With D = 1 + e^-|v| and (ns, nc) = (U, 1) for v < 0, (1, E) else,
+ * f' = 2^kn ns (D + m nc) / D^2.  D + m nc cancels near the zero of f'
+ * (silu: v0 = -1.2785, D = 1.279, m nc = -1.278), so it is a TwoSum of
+ * exact products; outside the window the amplification |s| / |f'| is <= 8
+ * and the ~2^-57 terms give ~2^-54.  Returns hi, sets *corr and *kn:
+ * f' = (hi + corr) 2^kn.  No window and no |v| > 800 limits here. */
+FA_V_INLINE __m512d fa_wdxsig(__m512d vh, __m512d vl, int has_lo, __m512d mh, __m512d ml,
+                              int has_ml, __m512d *corr, __m512d *kn)
 {
     __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d zh = _mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh));
@@ -511,10 +557,10 @@ FA_V_INLINE __m512d fa_wdswish(__m512d vh, __m512d vl, int has_lo, __m512d *corr
     __m512d nsl = _mm512_maskz_mov_pd(neg, ul);
     __m512d nch = _mm512_mask_mov_pd(eh, neg, one);
     __m512d ncl = _mm512_maskz_mov_pd(~neg, el);
-    /* inner = D + v nc */
-    __m512d ph = _mm512_mul_pd(vh, nch);
-    __m512d pl = _mm512_fmadd_pd(vh, ncl, _mm512_fmsub_pd(vh, nch, ph));
-    if (has_lo) pl = _mm512_fmadd_pd(vl, nch, pl);
+    /* inner = D + m nc */
+    __m512d ph = _mm512_mul_pd(mh, nch);
+    __m512d pl = _mm512_fmadd_pd(mh, ncl, _mm512_fmsub_pd(mh, nch, ph));
+    if (has_ml) pl = _mm512_fmadd_pd(ml, nch, pl);
     __m512d sh = _mm512_add_pd(Dh, ph);
     __m512d bb = _mm512_sub_pd(sh, Dh);
     __m512d se = _mm512_add_pd(_mm512_sub_pd(Dh, _mm512_sub_pd(sh, bb)), _mm512_sub_pd(ph, bb));
@@ -526,42 +572,64 @@ FA_V_INLINE __m512d fa_wdswish(__m512d vh, __m512d vl, int has_lo, __m512d *corr
     __m512d Nl = _mm512_fmadd_pd(nsl, ih, _mm512_fmadd_pd(nsh, il, _mm512_fmsub_pd(nsh, ih, Nh)));
     __m512d D2h = _mm512_mul_pd(Dh, Dh);
     __m512d D2l = _mm512_fmadd_pd(_mm512_add_pd(Dh, Dh), Dl, _mm512_fmsub_pd(Dh, Dh, D2h));
-    __m512d h = fa_wdiv(Nh, Nl, D2h, D2l, corr);
     *kn = _mm512_maskz_mov_pd(neg, kf);
-    /* the window: t = v - v0 as th + tl (v - v0_hi is exact, Sterbenz),
-     * f' = t c1 + t^2 Q(t) with c1 as hi + lo, one rounding at the end */
-    __m512d a = _mm512_sub_pd(vh, fa_vset(FA_WZ64_SILU_HI));
-    __mmask8 in = _mm512_cmp_pd_mask(_mm512_abs_pd(a), fa_vset(FA_WZ64_SILU_W), _CMP_LT_OQ);
-    if (in) {
-        __m512d b = has_lo ? _mm512_sub_pd(vl, fa_vset(FA_WZ64_SILU_LO)) : fa_vset(-FA_WZ64_SILU_LO);
-        __m512d th = _mm512_add_pd(a, b);                   /* |a| >= |b| unless both tiny */
-        __m512d tl = _mm512_add_pd(_mm512_sub_pd(a, th), b);
-        __m512d q = fa_vset(fa_wz64_silu[FA_WZ64_SILU_N - 1]);
-        for (int i = FA_WZ64_SILU_N - 2; i >= 1; i--)
-            q = _mm512_fmadd_pd(q, th, fa_vset(fa_wz64_silu[i]));
-        __m512d c1 = fa_vset(fa_wz64_silu[0]);
-        __m512d small = _mm512_fmadd_pd(th, fa_vset(FA_WZ64_SILU_C1LO), _mm512_mul_pd(tl, c1));
-        small = _mm512_fmadd_pd(_mm512_mul_pd(th, th), q, small);
-        /* t c1 exactly (fma) plus small by Fast2Sum (|t c1| >= 10 |small|):
-         * f' = hw + cw, rounded once by the caller (and g f' too) */
-        __m512d ph = _mm512_mul_pd(th, c1);
-        __m512d pe = _mm512_fmsub_pd(th, c1, ph);
-        __m512d hw = _mm512_add_pd(ph, small);
-        __m512d cw = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(ph, hw), small), pe);
-        h = _mm512_mask_mov_pd(h, in, hw);
-        *corr = _mm512_mask_mov_pd(*corr, in, cw);
-        *kn = _mm512_mask_mov_pd(*kn, in, _mm512_setzero_pd());
-    }
-    /* |v| > 800 */
+    return fa_wdiv(Nh, Nl, D2h, D2l, corr);
+}
+
+/* inside |t| < w, t = (u - hi) + (ul - lo) (u - hi exact, Sterbenz): f' =
+ * t c1 + t^2 Q(t), c1 = c[0] + c1lo, as hw + cw (t c1 exact by an fma,
+ * plus the rest by Fast2Sum), kn = 0; no cancellation there */
+FA_V_INLINE __m512d fa_wwindow64(__m512d h, __m512d *corr, __m512d *kn, __m512d u, __m512d ul,
+                                 int has_ul, double hi, double lo, double w, double c1lo,
+                                 const double *c, int n)
+{
+    __m512d a = _mm512_sub_pd(u, fa_vset(hi));
+    __mmask8 in = _mm512_cmp_pd_mask(_mm512_abs_pd(a), fa_vset(w), _CMP_LT_OQ);
+    if (!in) return h;
+    __m512d b = has_ul ? _mm512_sub_pd(ul, fa_vset(lo)) : fa_vset(-lo);
+    __m512d th = _mm512_add_pd(a, b);                       /* |a| >= |b| unless both tiny */
+    __m512d tl = _mm512_add_pd(_mm512_sub_pd(a, th), b);
+    __m512d q = fa_vset(c[n - 1]);
+    for (int i = n - 2; i >= 1; i--) q = _mm512_fmadd_pd(q, th, fa_vset(c[i]));
+    __m512d c1 = fa_vset(c[0]);
+    __m512d small = _mm512_fmadd_pd(th, fa_vset(c1lo), _mm512_mul_pd(tl, c1));
+    small = _mm512_fmadd_pd(_mm512_mul_pd(th, th), q, small);
+    __m512d ph = _mm512_mul_pd(th, c1);
+    __m512d pe = _mm512_fmsub_pd(th, c1, ph);
+    __m512d hw = _mm512_add_pd(ph, small);                  /* |t c1| >= 10 |small| */
+    __m512d cw = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(ph, hw), small), pe);
+    *corr = _mm512_mask_mov_pd(*corr, in, cw);
+    *kn = _mm512_mask_mov_pd(*kn, in, _mm512_setzero_pd());
+    return _mm512_mask_mov_pd(h, in, hw);
+}
+
+/* |v| > 800: f' = 1 (v > 0); for v < 0 the double cores' zeros: -0 for
+ * finite v (s (1 + m) underflows from below), +0 where u (v, or x for
+ * gelu_tanh, whose v is formed from a clamped x) is -inf */
+FA_V_INLINE __m512d fa_wdxsig_limits(__m512d h, __m512d *corr, __m512d *kn, __m512d vh,
+                                     __m512d u)
+{
     __mmask8 hi_v = _mm512_cmp_pd_mask(vh, fa_vset(800.0), _CMP_GT_OQ);
     __mmask8 lo_v = _mm512_cmp_pd_mask(vh, fa_vset(-800.0), _CMP_LT_OQ);
-    __mmask8 ninf = _mm512_cmp_pd_mask(vh, fa_vset(-INFINITY), _CMP_EQ_OQ);
-    h = _mm512_mask_mov_pd(h, hi_v, one);
+    __mmask8 ninf = _mm512_cmp_pd_mask(u, fa_vset(-INFINITY), _CMP_EQ_OQ);
+    h = _mm512_mask_mov_pd(h, hi_v, fa_vset(1.0));
     h = _mm512_mask_mov_pd(h, lo_v, fa_vset(-0.0));
     h = _mm512_mask_mov_pd(h, ninf, _mm512_setzero_pd());
-    *corr = _mm512_mask_mov_pd(*corr, hi_v | lo_v, _mm512_setzero_pd());
+    /* corr -0 below: -0 + -0 keeps the sign, +0 + -0 = +0 */
+    *corr = _mm512_mask_mov_pd(*corr, hi_v, _mm512_setzero_pd());
+    *corr = _mm512_mask_mov_pd(*corr, lo_v, fa_vset(-0.0));
     *kn = _mm512_mask_mov_pd(*kn, hi_v | lo_v, _mm512_setzero_pd());
     return h;
+}
+
+/* swish'(x) = s (1 + v c) in v = beta x (silu: beta = 1), window around
+ * v0 = -1.2785 of width 0.133 (src_c/gen_deriv_zeros.py --float64) */
+FA_V_INLINE __m512d fa_wdswish(__m512d vh, __m512d vl, int has_lo, __m512d *corr, __m512d *kn)
+{
+    __m512d h = fa_wdxsig(vh, vl, has_lo, vh, vl, has_lo, corr, kn);
+    h = fa_wwindow64(h, corr, kn, vh, vl, has_lo, FA_WZ64_SILU_HI, FA_WZ64_SILU_LO,
+                     FA_WZ64_SILU_W, FA_WZ64_SILU_C1LO, fa_wz64_silu, FA_WZ64_SILU_N);
+    return fa_wdxsig_limits(h, corr, kn, vh, vh);
 }
 
 FA_V_INLINE __m512d fa_w8dk_silu(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
@@ -577,6 +645,28 @@ FA_V_INLINE __m512d fa_w8dk_swish(__m512d x, const fa_vparams *P, __m512d *corr,
     __m512d vh = _mm512_mul_pd(b, x);
     __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1000.0), _CMP_GT_OQ);
     return fa_wdswish(vh, _mm512_maskz_fmsub_pd(ok, b, x, vh), 1, corr, kn);
+}
+
+/* gelu_tanh' = s (1 + m c), m = x v'(x); window around x0 = -0.7525 */
+/* gelu_tanh: zero of f' at -0.75246142207101625849, window +-0.07096, degree 12 */
+#define FA_WZ64_GELU_TANH_HI -0.7524614220710163
+#define FA_WZ64_GELU_TANH_LO 3.635560509207687e-17
+#define FA_WZ64_GELU_TANH_W 0.07095682835871865
+#define FA_WZ64_GELU_TANH_C1LO 2.028254970529195e-17
+#define FA_WZ64_GELU_TANH_N 12
+static const double fa_wz64_gelu_tanh[12] = {0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118, 0.005261059254921912, -0.0024227318458750974, -0.0009274420230205449, 0.00026392764052681053, 0.00012425227802639782, -3.4956171694436116e-05};
+
+FA_V_INLINE __m512d fa_w8dk_gelu_tanh(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
+{
+    (void)P;
+    __m512d xc = fa_wclamp64(x), vl, ml;
+    __m512d vh = fa_wgelu_v(xc, FA_WG_K, FA_WG_KL, &vl);
+    __m512d mh = fa_wgelu_v(xc, FA_WG_K3, FA_WG_K3L, &ml);
+    __m512d h = fa_wdxsig(vh, vl, 1, mh, ml, 1, corr, kn);
+    h = fa_wwindow64(h, corr, kn, x, _mm512_setzero_pd(), 0, FA_WZ64_GELU_TANH_HI,
+                     FA_WZ64_GELU_TANH_LO, FA_WZ64_GELU_TANH_W, FA_WZ64_GELU_TANH_C1LO,
+                     fa_wz64_gelu_tanh, FA_WZ64_GELU_TANH_N);
+    return fa_wdxsig_limits(h, corr, kn, vh, x);
 }
 
 /* f'(x) = hi + corr rounded once, and g f'(x) = fma(g, hi, g corr): one
@@ -652,7 +742,7 @@ FA_V_INLINE __m512d fa_wbk_val(__m512d g, __m512d h, __m512d c, __m512d kn)
 
 /* X(name, K): K = 1 where the core returns a final scale 2^kn */
 #define FA_V512_D64_KLIST(X) X(sigmoid, 0) X(tanh, 0) X(log_sigmoid, 0) X(softplus, 0) \
-    X(silu, 1) X(swish, 1)
+    X(silu, 1) X(swish, 1) X(gelu_tanh, 1)
 
 #define FA_W512_GEN(name) FA_W512_UNARY(name, fa_v512_##name##_f64, fa_w8_##name)
 #define FA_W512_GEN_D(name, K)                                                \
