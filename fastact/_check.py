@@ -53,11 +53,11 @@ EXCEPTIONS = {("gelu", "float64", "f"): 3.0}
 EXCEPTIONS.update({("softmax", "float32", "g*f'"): 2.0, ("softmin", "float32", "g*f'"): 2.0,
                    ("log_softmax", "float64", "g*f'"): None})
 EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f'", "g*f'")})
-# SIMD paths whose float64 kernels carry those zeros: silu'/swish' and
+# SIMD paths whose float64 kernels carry those zeros: silu'/swish', mish' and
 # gelu_tanh' on AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor
 # window around the zero) are enforced at the float64 gradient bound there.
 # Entries: a name, or (name, approximate).
-ZERO_HANDLED64 = {"avx512": ("silu", "swish", ("gelu", "tanh"))}
+ZERO_HANDLED64 = {"avx512": ("silu", "swish", ("gelu", "tanh"), "mish")}
 
 
 def bound_for(name: str, dtype: str, what: str, params: Optional[Dict] = None) -> Optional[float]:

@@ -244,6 +244,80 @@ FA_V_INLINE __m512d fa_wexpm1(__m512d z, __m512d *ml)
     return h;
 }
 
+/* double-double helpers: (ah + al) + (bh + bl) by TwoSum of the heads
+ * (either may be larger), (ah + al)(bh + bl) by an exact head product;
+ * each returns the head and sets *lo (not renormalised beyond that) */
+FA_V_INLINE __m512d fa_dd_add(__m512d ah, __m512d al, __m512d bh, __m512d bl, __m512d *lo)
+{
+    __m512d s = _mm512_add_pd(ah, bh);
+    __m512d bb = _mm512_sub_pd(s, ah);
+    __m512d e = _mm512_add_pd(_mm512_sub_pd(ah, _mm512_sub_pd(s, bb)), _mm512_sub_pd(bh, bb));
+    __m512d l = _mm512_add_pd(e, _mm512_add_pd(al, bl));
+    __m512d h = _mm512_add_pd(s, l);
+    *lo = _mm512_add_pd(_mm512_sub_pd(s, h), l);
+    return h;
+}
+
+FA_V_INLINE __m512d fa_dd_mul(__m512d ah, __m512d al, __m512d bh, __m512d bl, __m512d *lo)
+{
+    __m512d p = _mm512_mul_pd(ah, bh);
+    __m512d l = _mm512_fmadd_pd(ah, bl, _mm512_fmadd_pd(al, bh, _mm512_fmsub_pd(ah, bh, p)));
+    __m512d h = _mm512_add_pd(p, l);
+    *lo = _mm512_add_pd(_mm512_sub_pd(p, h), l);
+    return h;
+}
+
+/* mish(x) = x t, t = tanh(softplus(x)) = n / (n + 2), n = e^x (e^x + 2).
+ * With E = e^-|x| = 2^k U (hi + lo):
+ *   x < 0:  t = 2^k U (E + 2) / (2 + E (E + 2))   (numerator unscaled: the
+ *           product with x is formed before a subnormal rounding, as silu)
+ *   x >= 0: t = (1 + 2E) / (1 + 2E + 2E^2)
+ * every sum and product in double-double, one corrected quotient.  Also
+ * the pieces the derivative needs. */
+typedef struct {
+    __m512d uh, ul, eh, el, kf;
+    __mmask8 neg;
+} fa_wmish_e;
+
+FA_V_INLINE fa_wmish_e fa_wmish_exp(__m512d x)
+{
+    fa_wmish_e r;
+    r.neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
+    r.uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), _mm512_setzero_pd(), &r.ul,
+                   &r.kf, 0);
+    r.eh = _mm512_scalef_pd(r.uh, r.kf);
+    r.el = _mm512_scalef_pd(r.ul, r.kf);
+    return r;
+}
+
+FA_V_INLINE __m512d fa_w8_mish(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    fa_wmish_e e = fa_wmish_exp(x);
+    __m512d zero = _mm512_setzero_pd(), two = fa_vset(2.0), one = fa_vset(1.0);
+    __m512d e2l, e2h = fa_dd_add(e.eh, e.el, two, zero, &e2l);          /* E + 2 */
+    /* x < 0 */
+    __m512d nnl, nnh = fa_dd_mul(e.uh, e.ul, e2h, e2l, &nnl);           /* U (E + 2) */
+    __m512d nl, nh = fa_dd_mul(e.eh, e.el, e2h, e2l, &nl);              /* n */
+    __m512d ndl, ndh = fa_dd_add(nh, nl, two, zero, &ndl);               /* n + 2 */
+    /* x >= 0 */
+    __m512d al, ah = fa_dd_add(one, zero, _mm512_add_pd(e.eh, e.eh), _mm512_add_pd(e.el, e.el), &al);
+    __m512d ssl, ssh = fa_dd_mul(e.eh, e.el, e.eh, e.el, &ssl);          /* E^2 */
+    __m512d pdl, pdh = fa_dd_add(ah, al, _mm512_add_pd(ssh, ssh), _mm512_add_pd(ssl, ssl), &pdl);
+    __m512d numh = _mm512_mask_mov_pd(ah, e.neg, nnh), numl = _mm512_mask_mov_pd(al, e.neg, nnl);
+    __m512d denh = _mm512_mask_mov_pd(pdh, e.neg, ndh), denl = _mm512_mask_mov_pd(pdl, e.neg, ndl);
+    __m512d corr;
+    __m512d q0 = fa_wdiv(numh, numl, denh, denl, &corr);
+    __m512d kn = _mm512_maskz_mov_pd(e.neg, e.kf);
+    __mmask8 cz = _mm512_cmp_pd_mask(corr, zero, _CMP_NEQ_UQ);
+    __m512d xz = _mm512_and_pd(x, fa_vset(-0.0));
+    __m512d y = _mm512_scalef_pd(_mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr)), kn);
+    /* x < -800: -0 (t underflows; x t is -0, never -inf * 0) */
+    __mmask8 tiny = _mm512_cmp_pd_mask(x, fa_vset(-800.0), _CMP_LT_OQ);
+    return _mm512_mask_mov_pd(y, tiny, fa_vset(-0.0));
+}
+
+
 /* gelu_tanh(x) = x sigmoid(v), v = C x (1 + K x^2), C = 2 sqrt(2/pi), K =
  * 0.044715 (decimal: hi + lo, mpmath), and its derivative's m = x v'(x) =
  * C x (1 + 3K x^2): both as hi + lo (sigmoid's condition number is |v|),
@@ -464,7 +538,7 @@ FA_V_INLINE __m512d fa_w8dk_tanh(__m512d x, const fa_vparams *P, __m512d *corr, 
 }
 
 #define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh) X(log_sigmoid) X(softplus) \
-    X(gelu_tanh)
+    X(gelu_tanh) X(mish)
 
 /* the float64 kernels: 32 doubles per step, the tail 8 at a time with masks */
 /* parameters the vector core does not cover go to the double core */
@@ -669,6 +743,56 @@ FA_V_INLINE __m512d fa_w8dk_gelu_tanh(__m512d x, const fa_vparams *P, __m512d *c
     return fa_wdxsig_limits(h, corr, kn, vh, x);
 }
 
+/* mish'(x) = t + x sigmoid(x) (1 - t^2), over one denominator:
+ *   x < 0:  2^k U [(E + 2)(n + 2) + 4x (1 + E)] / (n + 2)^2
+ *   x >= 0: [a d + 4x E^2 (1 + E)] / d^2,  a = 1 + 2E, d = a + 2E^2
+ * The x < 0 bracket cancels at the zero x0 = -1.1924 (TwoSum of exact
+ * products; amplification <= 8 outside the window), inside |x - x0| <
+ * 0.1286 the Taylor polynomial (gen_deriv_zeros.py --float64). */
+/* mish: zero of f' at -1.1924312145154952121, window +-0.1286, degree 15 */
+#define FA_WZ64_MISH_HI -1.1924312145154952
+#define FA_WZ64_MISH_LO -4.8484829848031044e-17
+#define FA_WZ64_MISH_W 0.12858090742375997
+#define FA_WZ64_MISH_C1LO 1.5332816617135587e-17
+#define FA_WZ64_MISH_N 15
+static const double fa_wz64_mish[15] = {0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685, 0.0010924055409445854, 0.0009898181021289196, 0.00025412936386191073, -4.1961496031696126e-05, -5.582891567360688e-05, -1.72992708103044e-05, 9.427361327376651e-07, 2.9088199364912223e-06, 1.071676702702074e-06};
+
+FA_V_INLINE __m512d fa_w8dk_mish(__m512d x, const fa_vparams *P, __m512d *corr, __m512d *kn)
+{
+    (void)P;
+    __m512d xc = _mm512_max_pd(fa_vset(-1000.0), x);   /* keeps 4x finite; NaN passes */
+    fa_wmish_e e = fa_wmish_exp(xc);
+    __m512d zero = _mm512_setzero_pd(), two = fa_vset(2.0), one = fa_vset(1.0);
+    __m512d x4 = _mm512_mul_pd(xc, fa_vset(4.0));
+    __m512d e1l, e1h = fa_dd_add(one, zero, e.eh, e.el, &e1l);           /* 1 + E */
+    __m512d bl, bh = fa_dd_mul(x4, zero, e1h, e1l, &bl);                 /* 4x (1 + E) */
+    /* x < 0 */
+    __m512d e2l, e2h = fa_dd_add(e.eh, e.el, two, zero, &e2l);           /* E + 2 */
+    __m512d nl, nh = fa_dd_mul(e.eh, e.el, e2h, e2l, &nl);               /* n */
+    __m512d ndl, ndh = fa_dd_add(nh, nl, two, zero, &ndl);                /* n + 2 */
+    __m512d Al, Ah = fa_dd_mul(e2h, e2l, ndh, ndl, &Al);
+    __m512d Il, Ih = fa_dd_add(Ah, Al, bh, bl, &Il);                      /* the bracket */
+    __m512d Nnl, Nnh = fa_dd_mul(e.uh, e.ul, Ih, Il, &Nnl);
+    __m512d Dnl, Dnh = fa_dd_mul(ndh, ndl, ndh, ndl, &Dnl);
+    /* x >= 0 */
+    __m512d al, ah = fa_dd_add(one, zero, _mm512_add_pd(e.eh, e.eh), _mm512_add_pd(e.el, e.el), &al);
+    __m512d ssl, ssh = fa_dd_mul(e.eh, e.el, e.eh, e.el, &ssl);           /* E^2 */
+    __m512d dl, dh = fa_dd_add(ah, al, _mm512_add_pd(ssh, ssh), _mm512_add_pd(ssl, ssl), &dl);
+    __m512d adl, adh = fa_dd_mul(ah, al, dh, dl, &adl);
+    __m512d cl, ch = fa_dd_mul(ssh, ssl, bh, bl, &cl);                    /* 4x E^2 (1 + E) */
+    __m512d Npl, Nph = fa_dd_add(adh, adl, ch, cl, &Npl);
+    __m512d Dpl, Dph = fa_dd_mul(dh, dl, dh, dl, &Dpl);
+    __m512d Nh = _mm512_mask_mov_pd(Nph, e.neg, Nnh), Nl = _mm512_mask_mov_pd(Npl, e.neg, Nnl);
+    __m512d Dh = _mm512_mask_mov_pd(Dph, e.neg, Dnh), Dl = _mm512_mask_mov_pd(Dpl, e.neg, Dnl);
+    __m512d h = fa_wdiv(Nh, Nl, Dh, Dl, corr);
+    *kn = _mm512_maskz_mov_pd(e.neg, e.kf);
+    h = fa_wwindow64(h, corr, kn, x, zero, 0, FA_WZ64_MISH_HI, FA_WZ64_MISH_LO, FA_WZ64_MISH_W,
+                     FA_WZ64_MISH_C1LO, fa_wz64_mish, FA_WZ64_MISH_N);
+    /* x > 800 would give inf * 0 terms: mish' = 1 there; x < -800: the
+     * double core's zeros (see fa_wdxsig_limits) */
+    return fa_wdxsig_limits(h, corr, kn, x, x);
+}
+
 /* f'(x) = hi + corr rounded once, and g f'(x) = fma(g, hi, g corr): one
  * rounding too (g corr is 2^-53 of it); where g = +-inf, g hi (inf, or
  * NaN for f' = 0, as the reference's g * f'), never inf - inf */
@@ -742,7 +866,7 @@ FA_V_INLINE __m512d fa_wbk_val(__m512d g, __m512d h, __m512d c, __m512d kn)
 
 /* X(name, K): K = 1 where the core returns a final scale 2^kn */
 #define FA_V512_D64_KLIST(X) X(sigmoid, 0) X(tanh, 0) X(log_sigmoid, 0) X(softplus, 0) \
-    X(silu, 1) X(swish, 1) X(gelu_tanh, 1)
+    X(silu, 1) X(swish, 1) X(gelu_tanh, 1) X(mish, 1)
 
 #define FA_W512_GEN(name) FA_W512_UNARY(name, fa_v512_##name##_f64, fa_w8_##name)
 #define FA_W512_GEN_D(name, K)                                                \

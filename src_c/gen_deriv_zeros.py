@@ -57,7 +57,7 @@ def _bisect(f, a, b):
 
 def main(float64=False):
     amp_limit, tail_exp, max_deg = (8, -60, 30) if float64 else (64, -40, 14)
-    names = ("silu", "gelu_tanh") if float64 else tuple(FUNS)
+    names = ("silu", "gelu_tanh", "mish") if float64 else tuple(FUNS)
     tag, ctag = ("FA_WZ64_", "fa_wz64_") if float64 else ("FA_WZ_", "fa_wz_")
     for name in names:
         d, big = FUNS[name]
