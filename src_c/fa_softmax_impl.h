@@ -184,6 +184,16 @@ static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_
  * |g| for the 2^-64 to reach 1/16 of a float ULP.  Rows with a non-finite
  * g or y, y > 88 (e^y S may overflow), or S = 0 are left to the template
  * (returns 0), whose special-value rules they follow. */
+/* (sh, sl) += v per lane: TwoSum of the heads, the error into sl */
+FA_V_INLINE void fa_v512_dd_acc(__m512d *sh, __m512d *sl, __m512d v)
+{
+    __m512d t = _mm512_add_pd(*sh, v);
+    __m512d bb = _mm512_sub_pd(t, *sh);
+    *sl = _mm512_add_pd(*sl, _mm512_add_pd(_mm512_sub_pd(*sh, _mm512_sub_pd(t, bb)),
+                                           _mm512_sub_pd(v, bb)));
+    *sh = t;
+}
+
 /* the 8 lanes of a double-double (sh, sl) summed into *Sh + *Sl */
 static void fa_v512_dd_reduce(__m512d sh, __m512d sl, double *Sh, double *Sl)
 {
@@ -211,11 +221,7 @@ static int fa_v512_smb_logrow_dd(const float *g, const float *y, float *o, fa_in
         __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
         bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99)   /* NaN, inf */
                | _mm512_cmp_pd_mask(yv, fa_vset(88.0), _CMP_GT_OQ);
-        __m512d t = _mm512_add_pd(sh, gv);                                  /* TwoSum */
-        __m512d bb = _mm512_sub_pd(t, sh);
-        sl = _mm512_add_pd(sl, _mm512_add_pd(_mm512_sub_pd(sh, _mm512_sub_pd(t, bb)),
-                                             _mm512_sub_pd(gv, bb)));
-        sh = t;
+        fa_v512_dd_acc(&sh, &sl, gv);
     }
     if (bad) return 0;
     double Sh, Sl;
@@ -258,12 +264,7 @@ static int fa_v512_smb_row_dd(const float *g, const float *y, float *o, fa_index
         __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
         __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
         bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99);
-        __m512d p = _mm512_mul_pd(gv, yv);                                  /* exact */
-        __m512d t = _mm512_add_pd(sh, p);
-        __m512d bb = _mm512_sub_pd(t, sh);
-        sl = _mm512_add_pd(sl, _mm512_add_pd(_mm512_sub_pd(sh, _mm512_sub_pd(t, bb)),
-                                             _mm512_sub_pd(p, bb)));
-        sh = t;
+        fa_v512_dd_acc(&sh, &sl, _mm512_mul_pd(gv, yv));                  /* g y exact */
     }
     if (bad) return 0;
     double Sh, Sl;

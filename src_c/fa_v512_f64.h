@@ -387,31 +387,16 @@ FA_V_INLINE __m512d fa_w8_tanh(__m512d x, const fa_vparams *P)
  * (15 + j), |f| <= 1/30: C eh exactly as ph + pl (fma), and ph + (C - 1)
  * is exact (Sterbenz: ph / (1 - C) = 15 E / j in [1/2, 3/2] for j >= 1;
  * for j = 0, C = 1 and f = E), so f = fh + fl with fl = pl + C el.
- * log1p(E) = -log(C) + log1p(f), -log(C) as hi + lo (mpmath, for the
- * rounded C), log1p(f) = f + f^2 P(f), P the Taylor series to f^12/12
+ * log1p(E) = -log(C) + log1p(f), -log(C) as hi + lo (fa_vl1p_l of
+ * fa_v512_f32.h and the low parts below, mpmath, for the rounded C), log1p(f) = f + f^2 P(f), P the Taylor series to f^12/12
  * (truncation (1/30)^13/13 = 2^-67.5 of f's scale), plus fl (1 - f).
  * hi = -log(C)_hi + fh is a Fast2Sum (|-log C| >= 0.0645 > |fh| unless
  * j = 0, where it is 0), so tiny E keep full relative accuracy. */
 FA_V_INLINE __m512d fa_wlog1p01(__m512d eh, __m512d el, __m512d *lo)
 {
-    const __m512d c_lo = _mm512_setr_pd(
-        1.0, 0.9375, 0.8823529411764706, 0.8333333333333334,
-        0.7894736842105263, 0.75, 0.7142857142857143, 0.6818181818181818);
-    const __m512d c_hi = _mm512_setr_pd(
-        0.6521739130434783, 0.625, 0.6, 0.5769230769230769,
-        0.5555555555555556, 0.5357142857142857, 0.5172413793103449, 0.5);
-    const __m512d m_lo = _mm512_setr_pd(              /* C - 1, exact */
-        0.0, -0.0625, -0.11764705882352944, -0.16666666666666663,
-        -0.21052631578947367, -0.25, -0.2857142857142857, -0.31818181818181823);
-    const __m512d m_hi = _mm512_setr_pd(
-        -0.34782608695652173, -0.375, -0.4, -0.42307692307692313,
-        -0.4444444444444444, -0.4642857142857143, -0.48275862068965514, -0.5);
-    const __m512d lh_lo = _mm512_setr_pd(             /* -log(C) rounded, mpmath */
-        0.0, 0.06453852113757118, 0.12516314295400605, 0.1823215567939546,
-        0.2363887780642304, 0.2876820724517809, 0.3364722366212129, 0.38299225225610584);
-    const __m512d lh_hi = _mm512_setr_pd(
-        0.4274440148269396, 0.4700036292457356, 0.5108256237659907, 0.5500463369192721,
-        0.587786664902119, 0.6241543090729939, 0.6592456288842639, 0.6931471805599453);
+    const __m512d c_lo = _mm512_loadu_pd(fa_vl1p_c), c_hi = _mm512_loadu_pd(fa_vl1p_c + 8);
+    const __m512d m_lo = _mm512_loadu_pd(fa_vl1p_cm1), m_hi = _mm512_loadu_pd(fa_vl1p_cm1 + 8);
+    const __m512d lh_lo = _mm512_loadu_pd(fa_vl1p_l), lh_hi = _mm512_loadu_pd(fa_vl1p_l + 8);
     const __m512d ll_lo = _mm512_setr_pd(             /* -log(C) - hi, mpmath */
         0.0, -6.470486661692933e-18, -1.977712360111645e-18, -1.0443212798015191e-17,
         -1.34181263365586e-17, 2.607160616442564e-17, 1.3741735906944748e-17,
