@@ -392,7 +392,7 @@ FA_V_INLINE __m512d fa_w8_tanh(__m512d x, const fa_vparams *P)
  * (truncation (1/30)^13/13 = 2^-67.5 of f's scale), plus fl (1 - f).
  * hi = -log(C)_hi + fh is a Fast2Sum (|-log C| >= 0.0645 > |fh| unless
  * j = 0, where it is 0), so tiny E keep full relative accuracy. */
-FA_V_INLINE __m512d fa_wlog1p01(__m512d eh, __m512d el, __m512d *lo)
+FA_V_INLINE __m512d fa_wlog1p01(__m512d eh, __m512d el, __m512d *lo, int norm)
 {
     const __m512d c_lo = _mm512_loadu_pd(fa_vl1p_c), c_hi = _mm512_loadu_pd(fa_vl1p_c + 8);
     const __m512d m_lo = _mm512_loadu_pd(fa_vl1p_cm1), m_hi = _mm512_loadu_pd(fa_vl1p_cm1 + 8);
@@ -429,8 +429,17 @@ FA_V_INLINE __m512d fa_wlog1p01(__m512d eh, __m512d el, __m512d *lo)
                                                    _mm512_permutex2var_pd(ll_lo, j, ll_hi)));
     __m512d Lh = _mm512_permutex2var_pd(lh_lo, j, lh_hi);
     __m512d hi = _mm512_add_pd(Lh, fh);
-    *lo = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(Lh, hi), fh), rest);
-    return hi;
+    __m512d l = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(Lh, hi), fh), rest);
+    if (!norm) {               /* callers that only add hi + lo */
+        *lo = l;
+        return hi;
+    }
+    /* norm: renormalised -- rest holds f^2 P(f), up to 2% of the sum where
+     * j = 0, and a quotient's correction (softplus / beta) wants a low part
+     * of ~2^-53 (without it every beta but a power of two was ~1e-8 off) */
+    __m512d h = _mm512_add_pd(hi, l);
+    *lo = _mm512_add_pd(_mm512_sub_pd(hi, h), l);
+    return h;
 }
 
 /* a + (bh + bl) rounded once: TwoSum(a, bh) (either may be larger), then
@@ -452,7 +461,7 @@ FA_V_INLINE __m512d fa_wlog1pexp(__m512d x, __m512d *lo)
     __m512d ul, kf;
     __m512d uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), _mm512_setzero_pd(),
                          &ul, &kf, 0);
-    return fa_wlog1p01(_mm512_scalef_pd(uh, kf), _mm512_scalef_pd(ul, kf), lo);
+    return fa_wlog1p01(_mm512_scalef_pd(uh, kf), _mm512_scalef_pd(ul, kf), lo, 0);
 }
 
 /* log_sigmoid(x) = min(x, 0) - log1p(e^-|x|): x + (-L) rounded once for
@@ -470,15 +479,38 @@ FA_V_INLINE __m512d fa_w8_log_sigmoid(__m512d x, const fa_vparams *P)
     return _mm512_mask_mov_pd(ypos, neg, yneg);
 }
 
-/* softplus with beta = 1 (P->a; other betas take the double core, see
- * fa_v512_softplus_f64): x > threshold (P->b) ? x : max(x, 0) + log1p(e^-|x|) */
+/* softplus(x) = x if v > threshold (P->b), else (v > 0 ? x : 0) + L / beta,
+ * v = beta x (hi + lo as in swish: the rounding of the product enters exp),
+ * L = log1p(e^-|v|) (hi + lo): the double core's formula, rounded once.
+ * beta = 1 skips the quotient; 1/beta not a normal double takes the double
+ * core (FA_W512_COVERS). */
 FA_V_INLINE __m512d fa_w8_softplus(__m512d x, const fa_vparams *P)
 {
+    __m512d b = fa_vset(P->a), q0, corr;
+    __m512d vh = x, vl = _mm512_setzero_pd();
+    int unit = P->a == 1.0;
+    if (!unit) {
+        vh = _mm512_mul_pd(b, x);
+        __mmask8 ok = _mm512_cmp_pd_mask(fa_vnegabs(vh), fa_vset(-1000.0), _CMP_GT_OQ);
+        vl = _mm512_maskz_fmsub_pd(ok, b, x, vh);
+    }
+    __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
+    __m512d zl = _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl);   /* -sign(v) vl */
+    __m512d ul, kf;
+    __m512d uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh)), zl, &ul, &kf, !unit);
     __m512d lo;
-    __m512d hi = fa_wlog1pexp(x, &lo);
-    __mmask8 pos = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ);
-    __mmask8 big = _mm512_cmp_pd_mask(x, fa_vset(P->b), _CMP_GT_OQ);
-    __m512d y = _mm512_mask_mov_pd(_mm512_add_pd(hi, lo), pos, fa_wadd(x, hi, lo));
+    __m512d hi = fa_wlog1p01(_mm512_scalef_pd(uh, kf), _mm512_scalef_pd(ul, kf), &lo, !unit);
+    if (unit) {
+        q0 = hi;
+        corr = lo;
+    } else {
+        q0 = fa_wdiv(hi, lo, b, _mm512_setzero_pd(), &corr);
+    }
+    __mmask8 pos = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_GT_OQ);
+    __mmask8 cz = _mm512_cmp_pd_mask(corr, _mm512_setzero_pd(), _CMP_EQ_OQ);
+    __m512d yl = _mm512_mask_mov_pd(_mm512_add_pd(q0, corr), cz, q0);  /* keeps -0 / beta */
+    __mmask8 big = _mm512_cmp_pd_mask(vh, fa_vset(P->b), _CMP_GT_OQ);
+    __m512d y = _mm512_mask_mov_pd(yl, pos, fa_wadd(x, q0, corr));
     return _mm512_mask_mov_pd(y, big, x);
 }
 
@@ -527,7 +559,7 @@ FA_V_INLINE __m512d fa_w8dk_tanh(__m512d x, const fa_vparams *P, __m512d *corr, 
 
 /* the float64 kernels: 32 doubles per step, the tail 8 at a time with masks */
 /* parameters the vector core does not cover go to the double core */
-#define FA_W512_COVERS(name, p) (FA_VID_##name != FA_VID_softplus || (p)->a == 1.0)
+#define FA_W512_COVERS(name, p) (FA_VID_##name != FA_VID_softplus || fa_vinv((p)->a) != 0.0)
 
 #define FA_W512_UNARY(name, kname, core)                                      \
     static void kname(const double *x, double *y, fa_index n, const fa_params *p) \
