@@ -175,15 +175,6 @@ static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_
     return 1;
 }
 
-/* log_softmax backward rows the fast pass rejects (g ~ e^y S: the
- * cancellation that made the template's result unbounded, 34 float ULP
- * measured): S = sum(g) as a double-double (a TwoSum per lane, exact for
- * any row a float32 sum can reach), e^y as a double-double (fa_wexp_dd,
- * ~2^-64), e^y S as an exact product plus the cross terms, g - e^y S by
- * TwoSum, rounded once to float.  |result| would have to be below 2^-40
- * |g| for the 2^-64 to reach 1/16 of a float ULP.  Rows with a non-finite
- * g or y, y > 88 (e^y S may overflow), or S = 0 are left to the template
- * (returns 0), whose special-value rules they follow. */
 /* (sh, sl) += v per lane: TwoSum of the heads, the error into sl */
 FA_V_INLINE void fa_v512_dd_acc(__m512d *sh, __m512d *sl, __m512d v)
 {
@@ -210,7 +201,13 @@ static void fa_v512_dd_reduce(__m512d sh, __m512d sl, double *Sh, double *Sl)
     *Sl = (h - *Sh) + l;
 }
 
-static int fa_v512_smb_logrow_dd(const float *g, const float *y, float *o, fa_index n)
+/* The first pass of the double-double rows: S = sum(g y) (prod) or sum(g)
+ * as *Sh + *Sl, a TwoSum per lane (g y is exact in double for float
+ * inputs).  0 (row left to the template) where a g or y is NaN or +-inf,
+ * where y > 88 for the sum of g (e^y S may overflow), or where S is not
+ * finite. */
+static int fa_v512_dd_rowsum(const float *g, const float *y, fa_index n, int prod, double *Sh,
+                             double *Sl)
 {
     __m512d sh = _mm512_setzero_pd(), sl = _mm512_setzero_pd();
     __mmask8 bad = 0;
@@ -219,14 +216,28 @@ static int fa_v512_smb_logrow_dd(const float *g, const float *y, float *o, fa_in
         __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
         __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
         __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
-        bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99)   /* NaN, inf */
-               | _mm512_cmp_pd_mask(yv, fa_vset(88.0), _CMP_GT_OQ);
-        fa_v512_dd_acc(&sh, &sl, gv);
+        bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99);   /* NaN, inf */
+        if (!prod) bad |= _mm512_cmp_pd_mask(yv, fa_vset(88.0), _CMP_GT_OQ);
+        fa_v512_dd_acc(&sh, &sl, prod ? _mm512_mul_pd(gv, yv) : gv);
     }
     if (bad) return 0;
+    fa_v512_dd_reduce(sh, sl, Sh, Sl);
+    return fabs(*Sh) < INFINITY;
+}
+
+/* log_softmax backward rows the fast pass rejects (g ~ e^y S: the
+ * cancellation that made the template's result unbounded, 34 float ULP
+ * measured): S = sum(g) as a double-double (a TwoSum per lane, exact for
+ * any row a float32 sum can reach), e^y as a double-double (fa_wexp_dd,
+ * ~2^-64), e^y S as an exact product plus the cross terms, g - e^y S by
+ * TwoSum, rounded once to float.  |result| would have to be below 2^-40
+ * |g| for the 2^-64 to reach 1/16 of a float ULP.  Rows with a non-finite
+ * g or y, y > 88 (e^y S may overflow), or S = 0 are left to the template
+ * (returns 0), whose special-value rules they follow. */
+static int fa_v512_smb_logrow_dd(const float *g, const float *y, float *o, fa_index n)
+{
     double Sh, Sl;
-    fa_v512_dd_reduce(sh, sl, &Sh, &Sl);
-    if (!(fabs(Sh) < INFINITY) || Sh == 0.0) return 0;
+    if (!fa_v512_dd_rowsum(g, y, n, 0, &Sh, &Sl) || Sh == 0.0) return 0;
     const __m512d Shv = fa_vset(Sh), Slv = fa_vset(Sl);
     for (fa_index i = 0; i < n; i += 8) {
         fa_index k = n - i;
@@ -256,20 +267,8 @@ static int fa_v512_smb_logrow_dd(const float *g, const float *y, float *o, fa_in
  * up to 1.34.  Rows with a non-finite g, y or S go to the template. */
 static int fa_v512_smb_row_dd(const float *g, const float *y, float *o, fa_index n, double sg)
 {
-    __m512d sh = _mm512_setzero_pd(), sl = _mm512_setzero_pd();
-    __mmask8 bad = 0;
-    for (fa_index i = 0; i < n; i += 8) {
-        fa_index k = n - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
-        __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i));
-        bad |= _mm512_fpclass_pd_mask(gv, 0x99) | _mm512_fpclass_pd_mask(yv, 0x99);
-        fa_v512_dd_acc(&sh, &sl, _mm512_mul_pd(gv, yv));                  /* g y exact */
-    }
-    if (bad) return 0;
     double Sh, Sl;
-    fa_v512_dd_reduce(sh, sl, &Sh, &Sl);
-    if (!(fabs(Sh) < INFINITY)) return 0;
+    if (!fa_v512_dd_rowsum(g, y, n, 1, &Sh, &Sl)) return 0;
     const __m512d Shv = fa_vset(Sh), Slv = fa_vset(Sl), sgd = fa_vset(sg);
     for (fa_index i = 0; i < n; i += 8) {
         fa_index k = n - i;

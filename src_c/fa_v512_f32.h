@@ -74,6 +74,13 @@ FA_V_INLINE __m512d fa_vnegabs(__m512d x)
     return _mm512_or_pd(x, fa_vset(-0.0));
 }
 
+/* 2^(i/16), i = 0..15, rounded (mpmath); shared with fa_v512_f64.h */
+static const double fa_vexp2_16[16] = {
+    1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
+    1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927,
+    1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
+    1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474};
+
 /* point 1: the reduced argument r, the table value T = 2^((j mod 16)/16)
  * and the scale exponent kf = j/16 (scalef applies 2^floor(kf)).  The shift
  * 1.5 * 2^48 has ulp 1/16, so t - shift is z/ln2 rounded to a multiple of
@@ -81,12 +88,7 @@ FA_V_INLINE __m512d fa_vnegabs(__m512d x)
 FA_V_INLINE __m512d fa_vexp_reduce(__m512d z, __m512d *r, __m512d *kf)
 {
     const __m512d shift = fa_vset(422212465065984.0);     /* 1.5 * 2^48 */
-    const __m512d t_lo = _mm512_setr_pd(                  /* 2^(i/16), mpmath */
-        1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
-        1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927);
-    const __m512d t_hi = _mm512_setr_pd(
-        1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
-        1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474);
+    const __m512d t_lo = _mm512_loadu_pd(fa_vexp2_16), t_hi = _mm512_loadu_pd(fa_vexp2_16 + 8);
     __m512d t = _mm512_fmadd_pd(z, fa_vset(1.4426950408889634), shift);  /* 1/ln2 */
     *kf = _mm512_sub_pd(t, shift);
     /* z - kf ln2 in one rounding; ln2's own rounding error times |kf| <=

@@ -40,17 +40,14 @@
 
 /* point 1: e^(zh + zl), zh in [-800, 0] (callers clamp), |zl| <= 2^-50 |zh|,
  * in parts: returns T_hi, sets *tl = T_lo, *p = e^r - 1 and *kf, with
- * e^z = 2^floor(kf) (T_hi + T_hi p + T_lo) */
+ * e^z = 2^floor(kf) (T_hi + T_hi p + T_lo); with w non-NULL also
+ * *w = e^r - 1 - r and r as *rh + *rl (the reduction's rounding kept; only
+ * without zl) for the double-double users (fa_wexp_terms) */
 FA_V_INLINE __m512d fa_wexp_parts(__m512d zh, __m512d zl, __m512d *p, __m512d *tl, __m512d *kf,
-                                  __m512d *w, int deg8, int has_zl)
+                                  __m512d *w, __m512d *rh, __m512d *rl, int deg8, int has_zl)
 {
-    const __m512d th_lo = _mm512_setr_pd(        /* 2^(i/16) rounded, mpmath */
-        1.0, 1.0442737824274138, 1.0905077326652577, 1.1387886347566916,
-        1.189207115002721, 1.241857812073484, 1.2968395546510096, 1.3542555469368927);
-    const __m512d th_hi = _mm512_setr_pd(
-        1.4142135623730951, 1.4768261459394993, 1.5422108254079407, 1.6104903319492543,
-        1.681792830507429, 1.7562521603732995, 1.8340080864093424, 1.9152065613971474);
-    const __m512d tl_lo = _mm512_setr_pd(        /* 2^(i/16) - hi, mpmath */
+    const __m512d th_lo = _mm512_loadu_pd(fa_vexp2_16), th_hi = _mm512_loadu_pd(fa_vexp2_16 + 8);
+    const __m512d tl_lo = _mm512_setr_pd(        /* 2^(i/16) - fa_vexp2_16[i], mpmath */
         0.0, 8.551889705537965e-17, -3.046782079812471e-17, 8.912812676025408e-17,
         3.982015231465646e-17, 4.658027591836937e-17, 2.5382502794888315e-17,
         7.70094837980299e-17);
@@ -59,11 +56,15 @@ FA_V_INLINE __m512d fa_wexp_parts(__m512d zh, __m512d zl, __m512d *p, __m512d *t
         2.4707192569797888e-17, 8.199010020581497e-17, 2.960140695448873e-17,
         3.283107224245627e-17, -1.0619946056195963e-16);
     const __m512d shift = fa_vset(422212465065984.0);     /* 1.5 * 2^48: ulp 1/16 */
-    __m512d t = _mm512_fmadd_pd(zh, fa_vset(1.4426950408889634), shift);
+    __m512d t = _mm512_fmadd_pd(zh, fa_vset(FA_INV_LN2), shift);
     *kf = _mm512_sub_pd(t, shift);
     __m512i j = _mm512_castpd_si512(t);
-    __m512d r = _mm512_fnmadd_pd(*kf, fa_vset(6.93147180369123816490e-01), zh);   /* exact */
-    r = _mm512_fnmadd_pd(*kf, fa_vset(1.90821492927058770002e-10), r);
+    __m512d r1 = _mm512_fnmadd_pd(*kf, fa_vset(FA_LN2_HI), zh);    /* exact */
+    __m512d r = _mm512_fnmadd_pd(*kf, fa_vset(FA_LN2_LO), r1);
+    if (w) {
+        *rh = r;
+        *rl = _mm512_fnmadd_pd(*kf, fa_vset(FA_LN2_LO), _mm512_sub_pd(r1, r));
+    }
     if (has_zl) r = _mm512_add_pd(r, zl);
     __m512d q = deg8 ? _mm512_fmadd_pd(_mm512_fmadd_pd(fa_vset(1.0 / 40320), r, fa_vset(1.0 / 5040)),
                                        r, fa_vset(1.0 / 720))
@@ -83,11 +84,36 @@ FA_V_INLINE __m512d fa_wexp_parts(__m512d zh, __m512d zl, __m512d *p, __m512d *t
 FA_V_INLINE __m512d fa_wexp(__m512d zh, __m512d zl, __m512d *ul, __m512d *kf, int has_zl)
 {
     __m512d p, tl;
-    __m512d Th = fa_wexp_parts(zh, zl, &p, &tl, kf, NULL, 0, has_zl);
+    __m512d Th = fa_wexp_parts(zh, zl, &p, &tl, kf, NULL, NULL, NULL, 0, has_zl);
     __m512d u = _mm512_fmadd_pd(Th, p, tl);                          /* |u| < 0.023 Th */
     __m512d Uh = _mm512_add_pd(Th, u);
     *ul = _mm512_add_pd(_mm512_sub_pd(Th, Uh), u);
     return Uh;
+}
+
+/* e^-|v| for v = vh (+ zl, the low part already signed as -sign(v) vl),
+ * unscaled (U = uh + ul, kf) and scaled (E = eh + el = 2^floor(kf) U);
+ * |v| clamped at 800 (NaN passes) */
+typedef struct {
+    __m512d uh, ul, eh, el, kf;
+} fa_wexpneg;
+
+FA_V_INLINE fa_wexpneg fa_wexp_neg(__m512d vh, __m512d zl, int has_zl)
+{
+    fa_wexpneg r;
+    r.uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh)), zl, &r.ul, &r.kf, has_zl);
+    r.eh = _mm512_scalef_pd(r.uh, r.kf);
+    r.el = _mm512_scalef_pd(r.ul, r.kf);
+    return r;
+}
+
+/* 1 + E (E in [0, 1]) as hi + *lo, by Fast2Sum */
+FA_V_INLINE __m512d fa_w1p(__m512d eh, __m512d el, __m512d *lo)
+{
+    __m512d one = fa_vset(1.0);
+    __m512d sh = _mm512_add_pd(one, eh);
+    *lo = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, sh), eh), el);
+    return sh;
 }
 
 /* point 2: (nh + nl) / (dh + dl) = q0 + *corr, dh >= 1/2 normal */
@@ -110,19 +136,14 @@ FA_V_INLINE __m512d fa_wdiv(__m512d nh, __m512d nl, __m512d dh, __m512d dl, __m5
 FA_V_INLINE __m512d fa_wsig(__m512d vh, __m512d vl, int has_lo, __mmask8 neg, __m512d *corr,
                             __m512d *kn, int scaled)
 {
-    __m512d zh = _mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh));
     __m512d zl = has_lo ? _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl)  /* -sign(v) vl */
                         : vl;
-    __m512d ul, kf;
-    __m512d uh = fa_wexp(zh, zl, &ul, &kf, has_lo);
-    __m512d eh = _mm512_scalef_pd(uh, kf);
-    __m512d el = _mm512_scalef_pd(ul, kf);
+    fa_wexpneg e = fa_wexp_neg(vh, zl, has_lo);
+    __m512d sl, sh = fa_w1p(e.eh, e.el, &sl);
     __m512d one = fa_vset(1.0);
-    __m512d sh = _mm512_add_pd(one, eh);                             /* 1 >= eh: Fast2Sum */
-    __m512d sl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, sh), eh), el);
-    __m512d nh = _mm512_mask_mov_pd(one, neg, scaled ? eh : uh);
-    __m512d nl = _mm512_maskz_mov_pd(neg, scaled ? el : ul);
-    *kn = scaled ? _mm512_setzero_pd() : _mm512_maskz_mov_pd(neg, kf);
+    __m512d nh = _mm512_mask_mov_pd(one, neg, scaled ? e.eh : e.uh);
+    __m512d nl = _mm512_maskz_mov_pd(neg, scaled ? e.el : e.ul);
+    *kn = scaled ? _mm512_setzero_pd() : _mm512_maskz_mov_pd(neg, e.kf);
     return fa_wdiv(nh, nl, sh, sl, corr);
 }
 
@@ -135,6 +156,15 @@ FA_V_INLINE __m512d fa_w8_sigmoid(__m512d x, const fa_vparams *P)
     return _mm512_add_pd(q0, corr);
 }
 
+/* x (q0 + corr) in one rounding, fma(x, q0, x corr), where x corr is +-0
+ * with x's sign if corr = 0 (-0 + -0 stays -0; x = inf: never inf * 0) */
+FA_V_INLINE __m512d fa_wxmul(__m512d x, __m512d q0, __m512d corr)
+{
+    __mmask8 cz = _mm512_cmp_pd_mask(corr, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+    __m512d xz = _mm512_and_pd(x, fa_vset(-0.0));
+    return _mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr));
+}
+
 /* x sigmoid(v), v = vh + vl; where v < -800 (sigmoid below 2^-1150) the
  * result is +-0 with x's sign, never inf * 0.  big_x: |x| may exceed ~1e308
  * while v >= -800 (swish with a tiny beta), so the scaling goes in two steps
@@ -144,19 +174,13 @@ FA_V_INLINE __m512d fa_wx_sigmoid(__m512d x, __m512d vh, __m512d vl, int has_lo,
     __m512d corr, kn;
     __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d q0 = fa_wsig(vh, vl, has_lo, neg, &corr, &kn, 0);
-    /* x corr, but +-0 (x's sign: -0 + -0 stays -0) where corr = 0
-     * (x = inf: never inf * 0) */
-    __mmask8 cz = _mm512_cmp_pd_mask(corr, _mm512_setzero_pd(), _CMP_NEQ_UQ);
-    __m512d xz = _mm512_and_pd(x, fa_vset(-0.0));
     __m512d y;
     if (big_x) {
         __m512d k1 = _mm512_max_pd(fa_vset(-600.0), kn);
-        q0 = _mm512_scalef_pd(q0, k1);
-        corr = _mm512_scalef_pd(corr, k1);
-        y = _mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr));
+        y = fa_wxmul(x, _mm512_scalef_pd(q0, k1), _mm512_scalef_pd(corr, k1));
         y = _mm512_scalef_pd(y, _mm512_sub_pd(kn, k1));
     } else {
-        y = _mm512_scalef_pd(_mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr)), kn);
+        y = _mm512_scalef_pd(fa_wxmul(x, q0, corr), kn);
     }
     __mmask8 zero = _mm512_cmp_pd_mask(vh, fa_vset(-800.0), _CMP_LT_OQ);
     return _mm512_mask_and_pd(y, zero, x, fa_vset(-0.0));
@@ -194,12 +218,9 @@ FA_V_INLINE __m512d fa_w8_swish(__m512d x, const fa_vparams *P)
  * the two terms cancel to 0.023) or multiplies a large S. */
 FA_V_INLINE __m512d fa_wexp_terms(__m512d z, __m512d *ph, __m512d *rest, __m512d *kf)
 {
-    __m512d p, tl, w;
-    __m512d Th = fa_wexp_parts(z, _mm512_setzero_pd(), &p, &tl, kf, &w, 1, 0);
+    __m512d p, tl, w, rh, rl;
+    __m512d Th = fa_wexp_parts(z, _mm512_setzero_pd(), &p, &tl, kf, &w, &rh, &rl, 1, 0);
     (void)p;                            /* p's own rounding would be half an ULP of m at j = 0 */
-    __m512d r1 = _mm512_fnmadd_pd(*kf, fa_vset(6.93147180369123816490e-01), z);
-    __m512d rh = _mm512_fnmadd_pd(*kf, fa_vset(1.90821492927058770002e-10), r1);
-    __m512d rl = _mm512_fnmadd_pd(*kf, fa_vset(1.90821492927058770002e-10), _mm512_sub_pd(r1, rh));
     *ph = _mm512_mul_pd(Th, rh);
     __m512d pl = _mm512_fmsub_pd(Th, rh, *ph);                       /* exact */
     *rest = _mm512_fmadd_pd(Th, _mm512_add_pd(w, rl),
@@ -272,28 +293,12 @@ FA_V_INLINE __m512d fa_dd_mul(__m512d ah, __m512d al, __m512d bh, __m512d bl, __
  *   x < 0:  t = 2^k U (E + 2) / (2 + E (E + 2))   (numerator unscaled: the
  *           product with x is formed before a subnormal rounding, as silu)
  *   x >= 0: t = (1 + 2E) / (1 + 2E + 2E^2)
- * every sum and product in double-double, one corrected quotient.  Also
- * the pieces the derivative needs. */
-typedef struct {
-    __m512d uh, ul, eh, el, kf;
-    __mmask8 neg;
-} fa_wmish_e;
-
-FA_V_INLINE fa_wmish_e fa_wmish_exp(__m512d x)
-{
-    fa_wmish_e r;
-    r.neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
-    r.uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), _mm512_setzero_pd(), &r.ul,
-                   &r.kf, 0);
-    r.eh = _mm512_scalef_pd(r.uh, r.kf);
-    r.el = _mm512_scalef_pd(r.ul, r.kf);
-    return r;
-}
-
+ * every sum and product in double-double, one corrected quotient. */
 FA_V_INLINE __m512d fa_w8_mish(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    fa_wmish_e e = fa_wmish_exp(x);
+    fa_wexpneg e = fa_wexp_neg(x, _mm512_setzero_pd(), 0);
+    __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d zero = _mm512_setzero_pd(), two = fa_vset(2.0), one = fa_vset(1.0);
     __m512d e2l, e2h = fa_dd_add(e.eh, e.el, two, zero, &e2l);          /* E + 2 */
     /* x < 0 */
@@ -304,14 +309,12 @@ FA_V_INLINE __m512d fa_w8_mish(__m512d x, const fa_vparams *P)
     __m512d al, ah = fa_dd_add(one, zero, _mm512_add_pd(e.eh, e.eh), _mm512_add_pd(e.el, e.el), &al);
     __m512d ssl, ssh = fa_dd_mul(e.eh, e.el, e.eh, e.el, &ssl);          /* E^2 */
     __m512d pdl, pdh = fa_dd_add(ah, al, _mm512_add_pd(ssh, ssh), _mm512_add_pd(ssl, ssl), &pdl);
-    __m512d numh = _mm512_mask_mov_pd(ah, e.neg, nnh), numl = _mm512_mask_mov_pd(al, e.neg, nnl);
-    __m512d denh = _mm512_mask_mov_pd(pdh, e.neg, ndh), denl = _mm512_mask_mov_pd(pdl, e.neg, ndl);
+    __m512d numh = _mm512_mask_mov_pd(ah, neg, nnh), numl = _mm512_mask_mov_pd(al, neg, nnl);
+    __m512d denh = _mm512_mask_mov_pd(pdh, neg, ndh), denl = _mm512_mask_mov_pd(pdl, neg, ndl);
     __m512d corr;
     __m512d q0 = fa_wdiv(numh, numl, denh, denl, &corr);
-    __m512d kn = _mm512_maskz_mov_pd(e.neg, e.kf);
-    __mmask8 cz = _mm512_cmp_pd_mask(corr, zero, _CMP_NEQ_UQ);
-    __m512d xz = _mm512_and_pd(x, fa_vset(-0.0));
-    __m512d y = _mm512_scalef_pd(_mm512_fmadd_pd(x, q0, _mm512_mask_mul_pd(xz, cz, x, corr)), kn);
+    __m512d kn = _mm512_maskz_mov_pd(neg, e.kf);
+    __m512d y = _mm512_scalef_pd(fa_wxmul(x, q0, corr), kn);
     /* x < -800: -0 (t underflows; x t is -0, never -inf * 0) */
     __mmask8 tiny = _mm512_cmp_pd_mask(x, fa_vset(-800.0), _CMP_LT_OQ);
     return _mm512_mask_mov_pd(y, tiny, fa_vset(-0.0));
@@ -455,13 +458,12 @@ FA_V_INLINE __m512d fa_wadd(__m512d a, __m512d bh, __m512d bl)
     return _mm512_mask_mov_pd(y, inf, a);
 }
 
-/* log1p(e^-|x|) as hi + *lo */
-FA_V_INLINE __m512d fa_wlog1pexp(__m512d x, __m512d *lo)
+/* log1p(e^-|v|) as hi + *lo, v = vh (+ zl as in fa_wexp_neg); norm: see
+ * fa_wlog1p01 */
+FA_V_INLINE __m512d fa_wlog1pexp(__m512d vh, __m512d zl, int has_zl, __m512d *lo, int norm)
 {
-    __m512d ul, kf;
-    __m512d uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(x)), _mm512_setzero_pd(),
-                         &ul, &kf, 0);
-    return fa_wlog1p01(_mm512_scalef_pd(uh, kf), _mm512_scalef_pd(ul, kf), lo, 0);
+    fa_wexpneg e = fa_wexp_neg(vh, zl, has_zl);
+    return fa_wlog1p01(e.eh, e.el, lo, norm);
 }
 
 /* log_sigmoid(x) = min(x, 0) - log1p(e^-|x|): x + (-L) rounded once for
@@ -470,7 +472,7 @@ FA_V_INLINE __m512d fa_w8_log_sigmoid(__m512d x, const fa_vparams *P)
 {
     (void)P;
     __m512d lo;
-    __m512d hi = fa_wlog1pexp(x, &lo);
+    __m512d hi = fa_wlog1pexp(x, _mm512_setzero_pd(), 0, &lo, 0);
     __m512d nh = _mm512_sub_pd(_mm512_setzero_pd(), hi);
     __m512d nl = _mm512_sub_pd(_mm512_setzero_pd(), lo);
     __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
@@ -496,10 +498,8 @@ FA_V_INLINE __m512d fa_w8_softplus(__m512d x, const fa_vparams *P)
     }
     __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d zl = _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl);   /* -sign(v) vl */
-    __m512d ul, kf;
-    __m512d uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh)), zl, &ul, &kf, !unit);
     __m512d lo;
-    __m512d hi = fa_wlog1p01(_mm512_scalef_pd(uh, kf), _mm512_scalef_pd(ul, kf), &lo, !unit);
+    __m512d hi = fa_wlog1pexp(vh, zl, !unit, &lo, !unit);
     if (unit) {
         q0 = hi;
         corr = lo;
@@ -524,16 +524,11 @@ FA_V_INLINE __m512d fa_w8_softplus(__m512d x, const fa_vparams *P)
  * subnormal result is rounded once (1 + E = 1 there). */
 FA_V_INLINE __m512d fa_wdsig(__m512d z, double cexp, __m512d *corr)
 {
-    __m512d ul, kf;
-    __m512d uh = fa_wexp(z, _mm512_setzero_pd(), &ul, &kf, 0);
-    __m512d kc = _mm512_add_pd(kf, fa_vset(cexp));
-    __m512d nh = _mm512_scalef_pd(uh, kc);
-    __m512d nl = _mm512_scalef_pd(ul, kc);
-    __m512d eh = _mm512_scalef_pd(uh, kf);
-    __m512d el = _mm512_scalef_pd(ul, kf);
-    __m512d one = fa_vset(1.0);
-    __m512d sh = _mm512_add_pd(one, eh);
-    __m512d sl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, sh), eh), el);
+    fa_wexpneg e = fa_wexp_neg(z, _mm512_setzero_pd(), 0);           /* z <= 0: e^z */
+    __m512d kc = _mm512_add_pd(e.kf, fa_vset(cexp));
+    __m512d nh = _mm512_scalef_pd(e.uh, kc);
+    __m512d nl = _mm512_scalef_pd(e.ul, kc);
+    __m512d sl, sh = fa_w1p(e.eh, e.el, &sl);
     __m512d dh = _mm512_mul_pd(sh, sh);
     __m512d dl = _mm512_fmadd_pd(_mm512_add_pd(sh, sh), sl, _mm512_fmsub_pd(sh, sh, dh));
     return fa_wdiv(nh, nl, dh, dl, corr);
@@ -635,19 +630,14 @@ FA_V_INLINE __m512d fa_wdxsig(__m512d vh, __m512d vl, int has_lo, __m512d mh, __
                               int has_ml, __m512d *corr, __m512d *kn)
 {
     __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
-    __m512d zh = _mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh));
     __m512d zl = has_lo ? _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl) : vl;
-    __m512d ul, kf;
-    __m512d uh = fa_wexp(zh, zl, &ul, &kf, has_lo);
-    __m512d eh = _mm512_scalef_pd(uh, kf);
-    __m512d el = _mm512_scalef_pd(ul, kf);
+    fa_wexpneg e = fa_wexp_neg(vh, zl, has_lo);
     __m512d one = fa_vset(1.0);
-    __m512d Dh = _mm512_add_pd(one, eh);
-    __m512d Dl = _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(one, Dh), eh), el);
-    __m512d nsh = _mm512_mask_mov_pd(one, neg, uh);
-    __m512d nsl = _mm512_maskz_mov_pd(neg, ul);
-    __m512d nch = _mm512_mask_mov_pd(eh, neg, one);
-    __m512d ncl = _mm512_maskz_mov_pd(~neg, el);
+    __m512d Dl, Dh = fa_w1p(e.eh, e.el, &Dl);
+    __m512d nsh = _mm512_mask_mov_pd(one, neg, e.uh);
+    __m512d nsl = _mm512_maskz_mov_pd(neg, e.ul);
+    __m512d nch = _mm512_mask_mov_pd(e.eh, neg, one);
+    __m512d ncl = _mm512_maskz_mov_pd(~neg, e.el);
     /* inner = D + m nc */
     __m512d ph = _mm512_mul_pd(mh, nch);
     __m512d pl = _mm512_fmadd_pd(mh, ncl, _mm512_fmsub_pd(mh, nch, ph));
@@ -663,7 +653,7 @@ FA_V_INLINE __m512d fa_wdxsig(__m512d vh, __m512d vl, int has_lo, __m512d mh, __
     __m512d Nl = _mm512_fmadd_pd(nsl, ih, _mm512_fmadd_pd(nsh, il, _mm512_fmsub_pd(nsh, ih, Nh)));
     __m512d D2h = _mm512_mul_pd(Dh, Dh);
     __m512d D2l = _mm512_fmadd_pd(_mm512_add_pd(Dh, Dh), Dl, _mm512_fmsub_pd(Dh, Dh, D2h));
-    *kn = _mm512_maskz_mov_pd(neg, kf);
+    *kn = _mm512_maskz_mov_pd(neg, e.kf);
     return fa_wdiv(Nh, Nl, D2h, D2l, corr);
 }
 
@@ -778,7 +768,8 @@ FA_V_INLINE __m512d fa_w8dk_mish(__m512d x, const fa_vparams *P, __m512d *corr, 
 {
     (void)P;
     __m512d xc = _mm512_max_pd(fa_vset(-1000.0), x);   /* keeps 4x finite; NaN passes */
-    fa_wmish_e e = fa_wmish_exp(xc);
+    fa_wexpneg e = fa_wexp_neg(xc, _mm512_setzero_pd(), 0);
+    __mmask8 neg = _mm512_cmp_pd_mask(xc, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d zero = _mm512_setzero_pd(), two = fa_vset(2.0), one = fa_vset(1.0);
     __m512d x4 = _mm512_mul_pd(xc, fa_vset(4.0));
     __m512d e1l, e1h = fa_dd_add(one, zero, e.eh, e.el, &e1l);           /* 1 + E */
@@ -799,10 +790,10 @@ FA_V_INLINE __m512d fa_w8dk_mish(__m512d x, const fa_vparams *P, __m512d *corr, 
     __m512d cl, ch = fa_dd_mul(ssh, ssl, bh, bl, &cl);                    /* 4x E^2 (1 + E) */
     __m512d Npl, Nph = fa_dd_add(adh, adl, ch, cl, &Npl);
     __m512d Dpl, Dph = fa_dd_mul(dh, dl, dh, dl, &Dpl);
-    __m512d Nh = _mm512_mask_mov_pd(Nph, e.neg, Nnh), Nl = _mm512_mask_mov_pd(Npl, e.neg, Nnl);
-    __m512d Dh = _mm512_mask_mov_pd(Dph, e.neg, Dnh), Dl = _mm512_mask_mov_pd(Dpl, e.neg, Dnl);
+    __m512d Nh = _mm512_mask_mov_pd(Nph, neg, Nnh), Nl = _mm512_mask_mov_pd(Npl, neg, Nnl);
+    __m512d Dh = _mm512_mask_mov_pd(Dph, neg, Dnh), Dl = _mm512_mask_mov_pd(Dpl, neg, Dnl);
     __m512d h = fa_wdiv(Nh, Nl, Dh, Dl, corr);
-    *kn = _mm512_maskz_mov_pd(e.neg, e.kf);
+    *kn = _mm512_maskz_mov_pd(neg, e.kf);
     h = fa_wwindow64(h, corr, kn, x, zero, 0, FA_WZ64_MISH_HI, FA_WZ64_MISH_LO, FA_WZ64_MISH_W,
                      FA_WZ64_MISH_C1LO, fa_wz64_mish, FA_WZ64_MISH_N);
     /* x > 800 would give inf * 0 terms: mish' = 1 there; x < -800: the
