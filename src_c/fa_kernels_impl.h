@@ -31,11 +31,17 @@
 enum { FA_UNARY_LIST(FA_VID) FA_VID_COUNT };
 #include "fa_v512_f64.h"
 #define FA_V512_CASE(name) case FA_VID_##name: fa_v512_##name##_f32(x, y, n, p); return 1;
+/* the float-lane piecewise kernels decline parameters beyond float (0) */
+#define FA_V512_PWCASE(name) case FA_VID_##name: return fa_v512_##name##_f32(x, y, n, p);
+#define FA_V512_PWDCASE(name) case FA_VID_##name: return fa_v512_d_##name##_f32(x, y, n, p);
+#define FA_V512_PWBCASE(name) case FA_VID_##name: return fa_v512_b_##name##_f32(g, x, y, n, p);
 FA_V_INLINE int fa_v512_f32_try(int id, const float *x, float *y, fa_index n,
                                 const fa_params *p)
 {
     switch (id) {
     FA_V512_F32_LIST(FA_V512_CASE)
+    FA_V512_PW_LIST(FA_V512_PWCASE)
+    FA_V512_PWF_LIST(FA_V512_PWCASE)
     default: return 0;
     }
 }
@@ -79,6 +85,7 @@ FA_V_INLINE int fa_v512_d_try(int id, const float *x, float *y, fa_index n, cons
 {
     switch (id) {
     FA_V512_D_LIST(FA_V512_DCASE)
+    FA_V512_PW_LIST(FA_V512_PWDCASE)
     default: return 0;
     }
 }
@@ -87,6 +94,7 @@ FA_V_INLINE int fa_v512_b_try(int id, const float *g, const float *x, float *y, 
 {
     switch (id) {
     FA_V512_D_LIST(FA_V512_BCASE)
+    FA_V512_PW_LIST(FA_V512_PWBCASE)
     default: return 0;
     }
 }

@@ -40,6 +40,7 @@
 #define FA_V512_F32_H
 
 #include <immintrin.h>
+#include <float.h>
 #include <stdlib.h>
 #include "fa_kernels.h"
 #include "fa_activations.h"
@@ -612,15 +613,252 @@ FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
                     1.0507009873554804934193349852946);
 }
 
+/* ---- the piecewise-linear functions (hard_sigmoid and the derivatives of
+ * hard_sigmoid and hardswish: double lanes, as the double core: x + 3 and
+ * 2x + 3 are exact there, one product by 1/6, one float rounding; results
+ * bitwise the double core's) */
+FA_V_INLINE __m512d fa_v8_hard_sigmoid(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    /* (x + 3)/6 is <= 0 exactly for x <= -3 and rounds to 1.0f from x = 3
+     * on, so the clamps are max/min (the constant first: NaN passes) */
+    __m512d y = _mm512_mul_pd(_mm512_add_pd(x, fa_vset(3.0)), fa_vset(1.0 / 6.0));
+    return _mm512_min_pd(fa_vset(1.0), _mm512_max_pd(_mm512_setzero_pd(), y));
+}
+
+/* NaN in, NaN out for the piecewise-constant derivatives */
+FA_V_INLINE __m512d fa_vdnan(__m512d x, __m512d d)
+{
+    return _mm512_mask_mov_pd(d, _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+FA_V_INLINE __m512d fa_v8d_hard_sigmoid(__m512d x, const fa_vparams *P)
+{
+    (void)P;                                       /* 1/6 strictly inside (-3, 3) */
+    __mmask8 in = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, fa_vset(-3.0), _CMP_GT_OQ), x,
+                                          fa_vset(3.0), _CMP_LT_OQ);
+    return fa_vdnan(x, _mm512_maskz_mov_pd(in, fa_vset(1.0 / 6.0)));
+}
+
+FA_V_INLINE __m512d fa_v8d_hardswish(__m512d x, const fa_vparams *P)
+{
+    (void)P;                                       /* 0 below -3, 1 above 3 */
+    __m512d d = _mm512_mul_pd(_mm512_fmadd_pd(fa_vset(2.0), x, fa_vset(3.0)), fa_vset(1.0 / 6.0));
+    d = _mm512_mask_mov_pd(d, _mm512_cmp_pd_mask(x, fa_vset(-3.0), _CMP_LT_OQ), _mm512_setzero_pd());
+    return _mm512_mask_mov_pd(d, _mm512_cmp_pd_mask(x, fa_vset(3.0), _CMP_GT_OQ), fa_vset(1.0));
+}
+
+/* ---- relu, relu6, hardtanh, leaky_relu in float lanes (16 per zmm): a
+ * selection, or a product by 0 or 1, is exact in any precision, so these
+ * are bitwise the double core's results with no conversions (but
+ * leaky_relu's x * slope: see fa_v16_slope). ----
+ * The thresholds of f' are the parameters rounded to the float they
+ * separate: x > a <=> x >= up(a), x < b <=> x <= down(b), the nearest
+ * floats strictly above a and below b (a float min_val of -1 is a
+ * threshold of -0.99999994 for f').  Parameters beyond fa_params_fit32
+ * take the double core. */
+typedef struct {
+    __m512 a, b, al, up, down;   /* al: a - (float)a, as a float */
+    __m512d ad;
+    int has_al;
+} fa_v16params;
+
+FA_V_INLINE __m512 fa_fset(float v) { return _mm512_set1_ps(v); }
+
+static fa_v16params fa_v16_params(const fa_params *p)
+{
+    fa_v16params Q;
+    float a = (float)p->a, b = (float)p->b;
+    float up = (double)a <= p->a ? nextafterf(a, INFINITY) : a;
+    float down = (double)b >= p->b ? nextafterf(b, -INFINITY) : b;
+    Q.a = fa_fset(a);
+    Q.b = fa_fset(b);
+    Q.ad = _mm512_set1_pd(p->a);
+    Q.al = fa_fset((float)(p->a - (double)a));
+    Q.has_al = (double)a != p->a;
+    Q.up = fa_fset(up);
+    Q.down = fa_fset(down);
+    return Q;
+}
+
+FA_V_INLINE __m512 fa_v16_fnan(__m512 x, __m512 d)
+{
+    return _mm512_mask_mov_ps(d, _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+}
+
+/* x > 0, or NaN: x; else +0 (relu(-0) = +0) */
+FA_V_INLINE __m512 fa_v16_relu(__m512 x, const fa_v16params *P)
+{
+    (void)P;
+    return _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_NLE_UQ), x);
+}
+
+FA_V_INLINE __m512 fa_v16_relu6(__m512 x, const fa_v16params *P)
+{
+    return _mm512_min_ps(fa_fset(6.0f), fa_v16_relu(x, P));
+}
+
+/* (x < a ? a : x), then (y > b ? b : y): vmaxps/vminps with the bound
+ * first give exactly these, NaN and signed zeros included */
+FA_V_INLINE __m512 fa_v16_hardtanh(__m512 x, const fa_v16params *P)
+{
+    return _mm512_min_ps(P->b, _mm512_max_ps(P->a, x));
+}
+
+/* v * slope, rounded once: v ah exactly when the slope is a float (al = 0:
+ * the double core's product is exact too); else fma(v, ah, v al), within
+ * 2^-24 of v al of the exact product, except where v al would underflow
+ * or v is infinite (|v| outside [2^-90, FLT_MAX]): such a vector takes the
+ * product in double, as the double core */
+FA_V_INLINE __m512 fa_v16_slope(__m512 v, const fa_v16params *P)
+{
+    if (!P->has_al) return _mm512_mul_ps(v, P->a);
+    __m512 av = _mm512_abs_ps(v);
+    __mmask16 odd = _mm512_cmp_ps_mask(av, fa_fset(0x1p-90f), _CMP_NGE_UQ) |
+                    _mm512_cmp_ps_mask(av, fa_fset(FLT_MAX), _CMP_GT_OQ);
+    if (__builtin_expect(odd != 0, 0)) {
+        __m512d lo = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), P->ad);
+        __m512d hi = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), P->ad);
+        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+    }
+    return _mm512_fmadd_ps(v, P->a, _mm512_mul_ps(v, P->al));
+}
+
+FA_V_INLINE __m512 fa_v16_leaky_relu(__m512 x, const fa_v16params *P)
+{
+    __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return _mm512_mask_mov_ps(fa_v16_slope(x, P), pos, x);
+}
+
+/* hardswish(x) = x (x + 3) / 6 for -3 < x < 3, rounded once: x + 3 =
+ * t + tl exactly (Fast2Sum, |x| < 3), x t = ph + pl exactly (fma), and
+ * (ph + pl + x tl) (ch + cl) with 1/6 = ch + cl (floats) -- the low terms
+ * rounded at 2^-24 of themselves, so within 2^-40 of one rounding;
+ * -0 for x <= -3, x from 3 on (where t, tl may be inf or NaN: unused).
+ * |x| < 2^-60: x / 2 (x^2/6 is below 2^-61 of it), which keeps -0 and
+ * rounds subnormal results once (the low terms would underflow there). */
+#define FA_SIXTH_HF 0.16666667163372040f         /* (float)(1/6) */
+#define FA_SIXTH_LF (-4.9670537312825521e-09f)   /* 1/6 - FA_SIXTH_HF (mpmath) */
+FA_V_INLINE __m512 fa_v16_hardswish(__m512 x, const fa_v16params *P)
+{
+    (void)P;
+    const __m512 three = fa_fset(3.0f);
+    __m512 t = _mm512_add_ps(three, x);
+    __m512 tl = _mm512_sub_ps(x, _mm512_sub_ps(t, three));
+    __m512 ph = _mm512_mul_ps(x, t);
+    __m512 lo = _mm512_fmadd_ps(x, tl, _mm512_fmsub_ps(x, t, ph));
+    __m512 corr = _mm512_fmadd_ps(lo, fa_fset(FA_SIXTH_HF), _mm512_mul_ps(ph, fa_fset(FA_SIXTH_LF)));
+    __m512 y = _mm512_fmadd_ps(ph, fa_fset(FA_SIXTH_HF), corr);
+    __mmask16 tiny = _mm512_cmp_ps_mask(_mm512_abs_ps(x), fa_fset(0x1p-60f), _CMP_LT_OQ);
+    y = _mm512_mask_mul_ps(y, tiny, x, fa_fset(0.5f));
+    y = _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, fa_fset(-3.0f), _CMP_LE_OQ), fa_fset(-0.0f));
+    return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, three, _CMP_GE_OQ), x);
+}
+
+/* g f'(x): g where f' = 1, g * 0 (signed zero, NaN for infinite g) where
+ * f' = 0, NaN where x is NaN -- the products the double core rounds */
+FA_V_INLINE __m512 fa_v16_gsel(__m512 g, __m512 x, __mmask16 one)
+{
+    __m512 y = _mm512_mask_mov_ps(_mm512_mul_ps(g, _mm512_setzero_ps()), one, g);
+    return fa_v16_fnan(x, y);
+}
+
+FA_V_INLINE __m512 fa_v16b_relu(__m512 g, __m512 x, const fa_v16params *P)
+{
+    (void)P;
+    return fa_v16_gsel(g, x, _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ));
+}
+
+FA_V_INLINE __m512 fa_v16b_relu6(__m512 g, __m512 x, const fa_v16params *P)
+{
+    (void)P;                                       /* 0 at 0 and 6 */
+    __mmask16 in = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ),
+                                           x, fa_fset(6.0f), _CMP_LT_OQ);
+    return fa_v16_gsel(g, x, in);
+}
+
+FA_V_INLINE __m512 fa_v16b_hardtanh(__m512 g, __m512 x, const fa_v16params *P)
+{
+    /* 1 strictly inside (min_val, max_val) */
+    __mmask16 in = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, P->up, _CMP_GE_OQ), x, P->down,
+                                           _CMP_LE_OQ);
+    return fa_v16_gsel(g, x, in);
+}
+
+FA_V_INLINE __m512 fa_v16b_leaky_relu(__m512 g, __m512 x, const fa_v16params *P)
+{
+    __mmask16 pos = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_GT_OQ);
+    return fa_v16_fnan(x, _mm512_mask_mov_ps(fa_v16_slope(g, P), pos, g));
+}
+
+/* f' itself: g f' with g = 1 */
+#define FA_V16_D(name)                                                        \
+    FA_V_INLINE __m512 fa_v16d_##name(__m512 x, const fa_v16params *P)        \
+    {                                                                         \
+        return fa_v16b_##name(fa_fset(1.0f), x, P);                           \
+    }
+FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
+
+/* forward, f' and g f' in float lanes */
+#define FA_V512_PW_LIST(X) X(relu) X(relu6) X(hardtanh) X(leaky_relu)
+/* forward only (f' and g f' of hardswish are in FA_V512_D_LIST) */
+#define FA_V512_PWF_LIST(X) X(hardswish)
+
+/* 64 floats per step, the tail 16 at a time through the same code with
+ * masks; return 0 (not handled: the double core runs) for parameters
+ * beyond float.  Unary: y = core(x); binary: y = core(g, x). */
+#define FA_V16_UNARY(kname, core)                                             \
+    static int kname(const float *x, float *y, fa_index n, const fa_params *p) \
+    {                                                                         \
+        if (!fa_params_fit32(p)) return 0;                                    \
+        const fa_v16params P = fa_v16_params(p);                              \
+        fa_index i = 0;                                                       \
+        for (; i + 64 <= n; i += 64)                                          \
+            for (int j = 0; j < 64; j += 16)                                  \
+                _mm512_storeu_ps(y + i + j, core(_mm512_loadu_ps(x + i + j), &P)); \
+        for (; i < n; i += 16) {                                              \
+            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1u); \
+            _mm512_mask_storeu_ps(y + i, m, core(_mm512_maskz_loadu_ps(m, x + i), &P)); \
+        }                                                                     \
+        return 1;                                                             \
+    }
+
+#define FA_V16_BINARY(kname, core)                                            \
+    static int kname(const float *g, const float *x, float *y, fa_index n,    \
+                     const fa_params *p)                                      \
+    {                                                                         \
+        if (!fa_params_fit32(p)) return 0;                                    \
+        const fa_v16params P = fa_v16_params(p);                              \
+        fa_index i = 0;                                                       \
+        for (; i + 64 <= n; i += 64)                                          \
+            for (int j = 0; j < 64; j += 16)                                  \
+                _mm512_storeu_ps(y + i + j, core(_mm512_loadu_ps(g + i + j),  \
+                                                 _mm512_loadu_ps(x + i + j), &P)); \
+        for (; i < n; i += 16) {                                              \
+            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1u); \
+            _mm512_mask_storeu_ps(y + i, m, core(_mm512_maskz_loadu_ps(m, g + i), \
+                                                 _mm512_maskz_loadu_ps(m, x + i), &P)); \
+        }                                                                     \
+        return 1;                                                             \
+    }
+
+#define FA_V16_GEN(name)                                                      \
+    FA_V16_UNARY(fa_v512_##name##_f32, fa_v16_##name)                         \
+    FA_V16_UNARY(fa_v512_d_##name##_f32, fa_v16d_##name)                      \
+    FA_V16_BINARY(fa_v512_b_##name##_f32, fa_v16b_##name)
+FA_V512_PW_LIST(FA_V16_GEN)
+#define FA_V16_GEN_F(name) FA_V16_UNARY(fa_v512_##name##_f32, fa_v16_##name)
+FA_V512_PWF_LIST(FA_V16_GEN_F)
+
 /* the float32 kernels: 16 floats per step as two 8-double halves; the tail
  * through the same code with masked loads and stores */
 #define FA_V512_F32_LIST(X) \
     X(sigmoid) X(silu) X(swish) X(gelu_tanh) X(tanh) X(elu) X(celu) X(selu) \
-    X(softplus) X(log_sigmoid) X(mish) X(gelu)
+    X(softplus) X(log_sigmoid) X(mish) X(gelu) X(hard_sigmoid)
 
 #define FA_V512_D_LIST(X) \
     X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu) \
-    X(silu) X(swish) X(gelu) X(gelu_tanh) X(mish)
+    X(silu) X(swish) X(gelu) X(gelu_tanh) X(mish) X(hard_sigmoid) X(hardswish)
 
 #define FA_VPARAMS(p) {(p)->a, (p)->b, fa_vinv((p)->a)}
 #define FA_VLOAD(m, s) _mm512_cvtps_pd(_mm256_maskz_loadu_ps((m), (s)))
