@@ -361,6 +361,46 @@ def _param_cache(entry: Activation):
     return cell, remember
 
 
+def _fast_head(entry: Activation, ns: Dict[str, Any], calls: List[str], guard: str = "") -> str:
+    """Source of a public function's fast path (its first lines).  `calls`
+    are statements (4-space indented) that compute r from the kernel id
+    `kid` and fa_params `kp` (a tuple of 4) -- each ends the call when r is
+    not NotImplemented.  Default parameters (checked by identity) use the
+    kernel arguments precomputed here; other values go through a one-entry
+    cache of the last validated parameter tuple (_param_cache), so repeated
+    calls with the same non-default parameters are fast too.  `guard`: more
+    conditions (" and ...") for taking the fast path at all."""
+    kname, kparams = entry.kernel_call({p.name: p.default for p in entry.params})
+    ns.update(_backend_get=_backend.get, _kid=_KERNEL_ID[kname],
+              _kp=tuple(kparams) + (0.0,) * (4 - len(kparams)), _mc=entry.min_chunk)
+    run = "".join(f"    {c}\n    if r is not NotImplemented:\n        return r\n" for c in calls)
+
+    def indent(src: str, n: int) -> str:
+        return "".join(" " * n + line + "\n" for line in src.splitlines())
+
+    defaults = "".join(f" and {p.name} is {p.name}_default" for p in entry.params)
+    head = f"    if backend is None{guard} and _backend_get() == 'c':\n"
+    if entry.params and all(p.kind in _CACHE_TYPES for p in entry.params):
+        cell, remember = _param_cache(entry)
+        ns.update(_cell=cell, _remember=remember, _zero_signs=_zero_signs,
+                  **{f"_t{i}": _CACHE_TYPES[p.kind] for i, p in enumerate(entry.params)})
+        names = ", ".join(p.name for p in entry.params)
+        vals = f"({names},)"
+        types = " and ".join(f"type({p.name}) in _t{i}" for i, p in enumerate(entry.params))
+        return (head + f"        if {defaults[5:]}:\n"
+                f"            kid, kp = _kid, _kp\n"
+                f"        else:\n"
+                f"            e = _cell[0]\n"
+                f"            if not ({types} and {vals} == e[0]\n"
+                f"                    and (e[3] is None or _zero_signs({vals}) == e[3])):\n"
+                f"                e = _remember({vals})\n"
+                f"            kid, kp = (e[1], e[2]) if e is not None else (-1, None)\n"
+                f"        if kid >= 0:\n" + indent(run, 8))
+    if defaults:
+        head = f"    if backend is None{defaults}{guard} and _backend_get() == 'c':\n"
+    return head + "        kid, kp = _kid, _kp\n" + indent(run, 4)
+
+
 def make_function(entry: Activation, module: str, backend: Optional[str] = None):
     """Build the public function for `entry` with a real signature."""
     sig = ", ".join(f"{p.name}={p.name}_default" if p.kind != "array" else p.name
@@ -371,38 +411,9 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
     body = f"    return _call(_entry, x, ({names}{',' if names else ''}), out, backend)\n"
     ns: Dict[str, Any] = {"_call": call, "_entry": entry}
     if entry.kind == "unary" and backend is None and _ext is not None:
-        # Fast path (see _ext.fast_unary): default parameters, checked by
-        # identity, have their kernel and fa_params precomputed here;
-        # other values go through a one-entry cache of the last validated
-        # parameter tuple (_param_cache), so repeated calls with the same
-        # non-default parameters are fast too.
-        kname, kparams = entry.kernel_call({p.name: p.default for p in entry.params})
-        ns.update(_fast=_ext.fast_unary, _backend_get=_backend.get, _kid=_KERNEL_ID[kname],
-                  _kp=tuple(kparams) + (0.0,) * (4 - len(kparams)), _mc=entry.min_chunk)
-        defaults = "".join(f" and {p.name} is {p.name}_default" for p in entry.params)
-        fast = ("        r = _fast(_kid, x, out, *_kp, _mc)\n"
-                "        if r is not NotImplemented:\n"
-                "            return r\n")
-        if entry.params and all(p.kind in _CACHE_TYPES for p in entry.params):
-            cell, remember = _param_cache(entry)
-            ns.update(_cell=cell, _remember=remember, _zero_signs=_zero_signs,
-                      **{f"_t{i}": _CACHE_TYPES[p.kind] for i, p in enumerate(entry.params)})
-            vals = f"({names},)"
-            types = " and ".join(f"type({p.name}) in _t{i}" for i, p in enumerate(entry.params))
-            body = (f"    if backend is None and _backend_get() == 'c':\n"
-                    f"        if {defaults[5:]}:\n"
-                    + "    " + fast.replace("\n        ", "\n            ") +
-                    f"        else:\n"
-                    f"            e = _cell[0]\n"
-                    f"            if not ({types} and {vals} == e[0]\n"
-                    f"                    and (e[3] is None or _zero_signs({vals}) == e[3])):\n"
-                    f"                e = _remember({vals})\n"
-                    f"            if e is not None:\n"
-                    f"                r = _fast(e[1], x, out, *e[2], _mc)\n"
-                    f"                if r is not NotImplemented:\n"
-                    f"                    return r\n") + body
-        else:
-            body = f"    if backend is None{defaults} and _backend_get() == 'c':\n" + fast + body
+        # Fast path (see _ext.fast_unary and _fast_head)
+        ns.update(_fast=_ext.fast_unary)
+        body = _fast_head(entry, ns, ["r = _fast(kid, x, out, *kp, _mc)"]) + body
     if entry.kind == "rowwise" and backend is None and _ext is not None:
         # Fast path (see _ext.fast_rowwise): C-contiguous input, int axis.
         ns.update(_fastrow=_ext.fast_rowwise, _backend_get=_backend.get,
@@ -940,6 +951,32 @@ def _grad_signature(entry: Activation) -> str:
     return ", ".join(f"{p.name}={p.name}_default" for p in entry.params)
 
 
+def _fast_gradient_src(entry: Activation, base: str, sig: str, kw: str, vals: str, yarg: str,
+                       pgt: str, ns: Dict[str, Any]) -> str:
+    """`<base>_backward` and `<base>_grad` with fast paths (_fast_head):
+    contiguous arrays alike (_ext.fast_binary: g and x; or g and y alone,
+    for the output-based kernels with default parameters), no parameter
+    gradients; anything else falls through to backward_call / grad_call,
+    which validate, cast, copy and word the errors."""
+    kname, _ = entry.kernel_call({p.name: p.default for p in entry.params})
+    ns.update(_fastb=_ext.fast_binary, _fastd=_ext.fast_derivative,
+              _ykid=_FROMY_ID.get(kname, -1) if _has_from_y(kname) else -1)
+    nograd = "".join(f" and {p}_grad is False" for p in PARAM_GRADS.get(entry.name, ()))
+    bwd = _fast_head(entry, ns, [
+        "r = _fastb(kid, 0, grad_output, x, out, *kp, _mc) if y is None else NotImplemented",
+        "r = (_fastb(_ykid, 1, grad_output, y, out, *kp, _mc)\n"
+        "     if y is not None and x is None and _ykid >= 0 and kp is _kp else NotImplemented)"],
+        guard=nograd)
+    grad = _fast_head(entry, ns, ["r = _fastd(kid, x, out, *kp, _mc)"])
+    return (f"def {base}_backward(grad_output, x{sig}, *, y=None{kw}, out=None, backend=None):\n"
+            + bwd +
+            f"    return _bcall(_entry, {base + '_backward'!r}, grad_output, x, {vals}, {yarg},"
+            f" out, backend, {pgt})\n"
+            f"def {base}_grad(x{sig}, *, out=None, backend=None):\n"
+            + grad +
+            f"    return _gcall(_entry, {base + '_grad'!r}, x, {vals}, out, backend)\n")
+
+
 def make_gradient_functions(entry: Activation, module: str, backend: Optional[str] = None,
                             alias: Optional[str] = None) -> Dict[str, Any]:
     """{<name>_backward, <name>_grad} for `entry` (named after `alias` if given)."""
@@ -963,6 +1000,8 @@ def make_gradient_functions(entry: Activation, module: str, backend: Optional[st
            f"def {base}_grad(x{sig}, *, out=None, backend={backend!r}):\n"
            f"    return _gcall(_entry, {base + '_grad'!r}, x, {vals}, out, backend)\n")
     ns: Dict[str, Any] = {"_bcall": backward_call, "_gcall": grad_call, "_entry": entry}
+    if entry.kind == "unary" and backend is None and _ext is not None:
+        src = _fast_gradient_src(entry, base, sig, kw, vals, yarg, pgt, ns)
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{base}_backward>", "exec"), ns)
     fns = {}

@@ -699,6 +699,50 @@ def binary(int kid, int which, cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, doub
         raise TypeError("internal: kernel dtype must be float32 or float64")
     return y
 
+def fast_binary(int kid, int which, object g, object x, object out, double a, double b,
+                double c, double d, Py_ssize_t min_chunk):
+    """The `<name>_backward` fast path (as fast_unary): g and x aligned
+    C-contiguous ndarrays of one float dtype and shape (x the forward
+    output for which = 1), `out` None or an aligned C-contiguous writeable
+    array of that dtype and shape, identical to or disjoint from each of g
+    and x.  Anything else returns NotImplemented (the general path casts,
+    copies or words the error)."""
+    if type(g) is not cnp.ndarray or type(x) is not cnp.ndarray:
+        return NotImplemented
+    cdef cnp.ndarray ga = <cnp.ndarray>g
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef cnp.ndarray ya
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef int typ = cnp.PyArray_TYPE(xa)
+    cdef int i
+    if not _fast_input(xa) or not _fast_input(ga) or cnp.PyArray_TYPE(ga) != typ \
+            or cnp.PyArray_NDIM(ga) != nd:
+        return NotImplemented
+    for i in range(nd):
+        if cnp.PyArray_DIMS(ga)[i] != cnp.PyArray_DIMS(xa)[i]:
+            return NotImplemented
+    if out is None:
+        ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
+    elif _fast_out(xa, out) is None or _fast_out(ga, out) is None:
+        return NotImplemented       # out must be x itself or disjoint, and g too
+    else:
+        ya = <cnp.ndarray>out
+    return binary(kid, which, ga, xa, ya, a, b, c, d, _effective_threads(), min_chunk)
+
+def fast_derivative(int kid, object x, object out, double a, double b, double c, double d,
+                    Py_ssize_t min_chunk):
+    """The `<name>_grad` fast path: fast_unary's contract, f'(x)."""
+    if type(x) is not cnp.ndarray:
+        return NotImplemented
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef cnp.ndarray ya
+    if not _fast_input(xa):
+        return NotImplemented
+    ya = _fast_out(xa, out)
+    if ya is None:
+        return NotImplemented
+    return derivative(kid, xa, ya, a, b, c, d, _effective_threads(), min_chunk)
+
 cdef void _channel_grad_row(int kid, bint single, bint has_g, char *g, char *x, char *y,
                             Py_ssize_t n, double slope) noexcept nogil:
     cdef fa_params p

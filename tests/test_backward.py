@@ -349,6 +349,30 @@ def test_grad_layouts(entry, example, xl, mode):
     assert_close_ulp(np.asarray(got), np.asarray(expected), what=entry.name)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("entry,example", UNARY_CASES)
+def test_fast_path_matches_general_path(entry, example, dtype):
+    """<name>_backward / <name>_grad on C-contiguous arrays take the fast
+    path (_ext.fast_binary / fast_derivative, with a one-entry parameter
+    cache for non-default values); an F-ordered copy of the same data takes
+    the general path.  Same kernels, so bitwise the same results -- also
+    when the parameters change from call to call (the cache must follow),
+    and from y= for the output-based kernels."""
+    x = np.ascontiguousarray(sample_values(240, dtype, seed=4)[:480].reshape(24, 20))
+    g = np.nan_to_num(sample_values(240, dtype, seed=5)[:480].reshape(24, 20), nan=0.5,
+                      posinf=3.0, neginf=-3.0)
+    xf, gf = np.asfortranarray(x), np.asfortranarray(g)
+    bw, gr = backward_fn(entry), grad_fn(entry)
+    kws = [example, {}, example] if example else [{}]
+    for kw in kws:
+        np.testing.assert_array_equal(bw(g, x, **kw), bw(gf, xf, **kw), err_msg=f"{entry.name} {kw}")
+        np.testing.assert_array_equal(gr(x, **kw), gr(xf, **kw), err_msg=f"{entry.name} {kw}")
+    if entry.name in ("sigmoid", "tanh", "elu", "selu", "celu"):
+        y = getattr(fastact, entry.name)(x, **example)
+        np.testing.assert_array_equal(bw(g, None, y=y, **example),
+                                      bw(gf, None, y=np.asfortranarray(y), **example))
+
+
 def test_overlapping_out():
     buf = np.linspace(-4, 4, 60)
     x = buf[:48].reshape(4, 12)
