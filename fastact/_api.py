@@ -1022,6 +1022,15 @@ def _make_rowwise_backward(entry: Activation, module: str, backend: Optional[str
            f"    return _bcall(_entry, {base + '_backward'!r}, grad_output, None, (axis,), y, out,"
            f" backend)\n")
     ns: Dict[str, Any] = {"_bcall": backward_call, "_entry": entry}
+    if backend is None and _ext is not None:
+        # Fast path (see _ext.fast_rowwise_backward): g, y C-contiguous alike, int axis
+        ns.update(_fastrb=_ext.fast_rowwise_backward, _backend_get=_backend.get,
+                  _op=_ROWWISE_OP[entry.name], _mc=entry.min_chunk)
+        head, rest = src.split("\n", 1)
+        src = (head + "\n    if backend is None and _backend_get() == 'c':\n"
+               "        r = _fastrb(_op, grad_output, y, out, axis, _mc)\n"
+               "        if r is not NotImplemented:\n"
+               "            return r\n" + rest)
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{base}_backward>", "exec"), ns)
     fn = ns[f"{base}_backward"]

@@ -552,6 +552,32 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
     return softmax(op, xa, ya, outer, cnp.PyArray_DIMS(xa)[ax], inner,
                    _effective_threads(), min_chunk)
 
+def fast_rowwise_backward(int op, object g, object y, object out, object axis,
+                          Py_ssize_t min_chunk):
+    """The softmax family's backward fast path: fast_rowwise's contract for
+    the pair (g, y) (_fast_pair, _fast_out2); NotImplemented otherwise."""
+    if type(axis) is not int or not _fast_pair(g, y):
+        return NotImplemented
+    cdef cnp.ndarray ya = <cnp.ndarray>y
+    cdef int nd = cnp.PyArray_NDIM(ya)
+    cdef Py_ssize_t ax, outer = 1, inner = 1
+    cdef int i
+    if cnp.PyArray_SIZE(ya) == 0 or axis < -nd or axis >= nd:
+        return NotImplemented
+    ax = axis
+    if ax < 0:
+        ax += nd
+    o = _fast_out2(g, ya, out)
+    if o is None:
+        return NotImplemented
+    for i in range(nd):
+        if i < ax:
+            outer *= cnp.PyArray_DIMS(ya)[i]
+        elif i > ax:
+            inner *= cnp.PyArray_DIMS(ya)[i]
+    return softmax_backward(op, g, ya, o, outer, cnp.PyArray_DIMS(ya)[ax], inner,
+                            _effective_threads(), min_chunk)
+
 cdef inline void _softmax_bwd_units(bint single, char *gp, char *yp, char *op_, Py_ssize_t u0,
                                     Py_ssize_t u1, Py_ssize_t n, Py_ssize_t inner, int op) noexcept nogil:
     if single:
@@ -699,6 +725,31 @@ def binary(int kid, int which, cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, doub
         raise TypeError("internal: kernel dtype must be float32 or float64")
     return y
 
+cdef bint _fast_pair(object g, object x):
+    """Both fast-path inputs (_fast_input) of one dtype and shape."""
+    if type(g) is not cnp.ndarray or type(x) is not cnp.ndarray:
+        return False
+    cdef cnp.ndarray ga = <cnp.ndarray>g
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef int i
+    if not _fast_input(xa) or not _fast_input(ga) or cnp.PyArray_TYPE(ga) != cnp.PyArray_TYPE(xa) \
+            or cnp.PyArray_NDIM(ga) != nd:
+        return False
+    for i in range(nd):
+        if cnp.PyArray_DIMS(ga)[i] != cnp.PyArray_DIMS(xa)[i]:
+            return False
+    return True
+
+cdef object _fast_out2(cnp.ndarray ga, cnp.ndarray xa, object out):
+    """_fast_out for two inputs: a new array, or `out` if it suits and is
+    identical to or disjoint from each of them; None otherwise."""
+    if out is None:
+        return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(xa), cnp.PyArray_DIMS(xa), cnp.PyArray_TYPE(xa), 0)
+    if _fast_out(xa, out) is None or _fast_out(ga, out) is None:
+        return None
+    return out
+
 def fast_binary(int kid, int which, object g, object x, object out, double a, double b,
                 double c, double d, Py_ssize_t min_chunk):
     """The `<name>_backward` fast path (as fast_unary): g and x aligned
@@ -707,27 +758,12 @@ def fast_binary(int kid, int which, object g, object x, object out, double a, do
     array of that dtype and shape, identical to or disjoint from each of g
     and x.  Anything else returns NotImplemented (the general path casts,
     copies or words the error)."""
-    if type(g) is not cnp.ndarray or type(x) is not cnp.ndarray:
+    if not _fast_pair(g, x):
         return NotImplemented
-    cdef cnp.ndarray ga = <cnp.ndarray>g
-    cdef cnp.ndarray xa = <cnp.ndarray>x
-    cdef cnp.ndarray ya
-    cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef int typ = cnp.PyArray_TYPE(xa)
-    cdef int i
-    if not _fast_input(xa) or not _fast_input(ga) or cnp.PyArray_TYPE(ga) != typ \
-            or cnp.PyArray_NDIM(ga) != nd:
+    ya = _fast_out2(g, x, out)
+    if ya is None:
         return NotImplemented
-    for i in range(nd):
-        if cnp.PyArray_DIMS(ga)[i] != cnp.PyArray_DIMS(xa)[i]:
-            return NotImplemented
-    if out is None:
-        ya = cnp.PyArray_EMPTY(nd, cnp.PyArray_DIMS(xa), typ, 0)
-    elif _fast_out(xa, out) is None or _fast_out(ga, out) is None:
-        return NotImplemented       # out must be x itself or disjoint, and g too
-    else:
-        ya = <cnp.ndarray>out
-    return binary(kid, which, ga, xa, ya, a, b, c, d, _effective_threads(), min_chunk)
+    return binary(kid, which, g, x, ya, a, b, c, d, _effective_threads(), min_chunk)
 
 def fast_derivative(int kid, object x, object out, double a, double b, double c, double d,
                     Py_ssize_t min_chunk):
