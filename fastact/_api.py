@@ -414,6 +414,21 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
         # Fast path (see _ext.fast_unary and _fast_head)
         ns.update(_fast=_ext.fast_unary)
         body = _fast_head(entry, ns, ["r = _fast(kid, x, out, *kp, _mc)"]) + body
+    if entry.kind == "prelu" and backend is None and _ext is not None:
+        # Fast path (see _ext.fast_prelu): a float or 1-D float64 weight, int axis
+        ns.update(_fastp=_ext.fast_prelu, _backend_get=_backend.get,
+                  _kid=_KERNEL_ID["leaky_relu"], _mc=entry.min_chunk)
+        body = ("    if backend is None and _backend_get() == 'c':\n"
+                "        r = _fastp(_kid, x, out, weight, axis, _mc)\n"
+                "        if r is not NotImplemented:\n"
+                "            return r\n") + body
+    if entry.kind == "maxout" and backend is None and _ext is not None:
+        # Fast path (see _ext.fast_maxout): int pool_size and axis
+        ns.update(_fastm=_ext.fast_maxout, _backend_get=_backend.get, _mc=entry.min_chunk)
+        body = ("    if backend is None and _backend_get() == 'c':\n"
+                "        r = _fastm(x, out, pool_size, axis, _mc)\n"
+                "        if r is not NotImplemented:\n"
+                "            return r\n") + body
     if entry.kind == "rowwise" and backend is None and _ext is not None:
         # Fast path (see _ext.fast_rowwise): C-contiguous input, int axis.
         ns.update(_fastrow=_ext.fast_rowwise, _backend_get=_backend.get,

@@ -15,6 +15,7 @@ Design (numbered so that changes can refer to it):
    count is resolved in Python (fastact._threads) and passed in.
 """
 from cython.parallel cimport prange
+from libc.math cimport fabs, INFINITY
 from libc.stdint cimport uintptr_t
 cimport numpy as cnp
 
@@ -478,6 +479,113 @@ def fast_unary(int kid, object x, object out, double a, double b, double c, doub
             _unary_f64(_table.unary[kid].f64, <const double *>cnp.PyArray_DATA(xa),
                        <double *>cnp.PyArray_DATA(ya), n, &p, nt, min_chunk)
     return ya
+
+def fast_prelu(int kid, object x, object out, object weight, object axis, Py_ssize_t min_chunk):
+    """prelu's fast path (fast_unary's contract for x and out; kid the
+    leaky_relu kernel): a finite Python float weight (exactly a leaky ReLU),
+    or a 1-D C-contiguous float64 ndarray of finite slopes, one per channel
+    along an int axis in range (one slope: the scalar case).  Anything else
+    returns NotImplemented: the general path converts and words errors."""
+    if type(x) is not cnp.ndarray or type(axis) is not int:
+        return NotImplemented
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef cnp.ndarray wa
+    cdef double w0
+    cdef const double *wp
+    cdef Py_ssize_t i, nw, ax, outer = 1, inner = 1
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    if not _fast_input(xa):
+        return NotImplemented
+    if type(weight) is float:
+        w0 = weight
+    elif type(weight) is cnp.ndarray:
+        wa = <cnp.ndarray>weight
+        if cnp.PyArray_TYPE(wa) != cnp.NPY_FLOAT64 or cnp.PyArray_NDIM(wa) != 1 \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(wa) or not cnp.PyArray_ISALIGNED(wa):
+            return NotImplemented
+        nw = cnp.PyArray_DIMS(wa)[0]
+        wp = <const double *>cnp.PyArray_DATA(wa)
+        for i in range(nw):
+            if not (fabs(wp[i]) < INFINITY):
+                return NotImplemented
+        if nw == 0:
+            return NotImplemented
+        if nw == 1:
+            w0 = wp[0]
+        else:
+            if axis < -nd or axis >= nd:
+                return NotImplemented
+            ax = axis
+            if ax < 0:
+                ax += nd
+            if cnp.PyArray_DIMS(xa)[ax] != nw:
+                return NotImplemented
+            ya = _fast_out(xa, out)
+            if ya is None:
+                return NotImplemented
+            for i in range(nd):
+                if i < ax:
+                    outer *= cnp.PyArray_DIMS(xa)[i]
+                elif i > ax:
+                    inner *= cnp.PyArray_DIMS(xa)[i]
+            return per_channel(kid, xa, ya, weight, outer, nw, inner, _effective_threads(), min_chunk)
+    else:
+        return NotImplemented
+    if not (fabs(w0) < INFINITY):
+        return NotImplemented
+    return fast_unary(kid, xa, out, w0, 0.0, 0.0, 0.0, min_chunk)
+
+def fast_maxout(object x, object out, object pool, object axis, Py_ssize_t min_chunk):
+    """maxout's fast path: fast_unary's input rules, int pool_size >= 1
+    dividing the length of an int axis in range, `out` None or an aligned
+    C-contiguous writeable array of x's dtype and the output shape that
+    does not overlap x.  Anything else returns NotImplemented."""
+    if type(x) is not cnp.ndarray or type(axis) is not int or type(pool) is not int:
+        return NotImplemented
+    cdef cnp.ndarray xa = <cnp.ndarray>x
+    cdef cnp.ndarray ya
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef int typ = cnp.PyArray_TYPE(xa)
+    cdef Py_ssize_t ax, p, n, outer = 1, inner = 1
+    cdef cnp.npy_intp dims[32]
+    cdef int i
+    cdef char *xp
+    cdef char *yp
+    if not _fast_input(xa) or nd > 32 or pool < 1 or pool > cnp.PyArray_SIZE(xa) + 1 \
+            or axis < -nd or axis >= nd:
+        return NotImplemented
+    ax = axis
+    if ax < 0:
+        ax += nd
+    p = pool
+    n = cnp.PyArray_DIMS(xa)[ax]
+    if n % p:
+        return NotImplemented
+    for i in range(nd):
+        dims[i] = cnp.PyArray_DIMS(xa)[i]
+        if i < ax:
+            outer *= dims[i]
+        elif i > ax:
+            inner *= dims[i]
+    dims[ax] = n // p
+    if out is None:
+        ya = cnp.PyArray_EMPTY(nd, dims, typ, 0)
+    else:
+        if type(out) is not cnp.ndarray:
+            return NotImplemented
+        ya = <cnp.ndarray>out
+        if cnp.PyArray_TYPE(ya) != typ or cnp.PyArray_NDIM(ya) != nd \
+                or not cnp.PyArray_IS_C_CONTIGUOUS(ya) or not cnp.PyArray_ISWRITEABLE(ya) \
+                or not cnp.PyArray_ISALIGNED(ya):
+            return NotImplemented
+        for i in range(nd):
+            if cnp.PyArray_DIMS(ya)[i] != dims[i]:
+                return NotImplemented
+        xp = <char *>cnp.PyArray_DATA(xa)
+        yp = <char *>cnp.PyArray_DATA(ya)
+        if xp < yp + cnp.PyArray_NBYTES(ya) and yp < xp + cnp.PyArray_NBYTES(xa):
+            return NotImplemented
+    return maxout(xa, ya, outer, n // p, p, inner, _effective_threads(), min_chunk)
 
 def softmax(int op, cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t n,
             Py_ssize_t inner, int nthreads=1, Py_ssize_t min_chunk=32768):

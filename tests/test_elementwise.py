@@ -159,3 +159,23 @@ def test_nontemporal_path_bitwise(name, dtype):
             step = 1 << 18
             small = np.concatenate([f(xs[i:i + step]) for i in range(0, xs.size, step)])
             assert np.array_equal(big.view(np.uint8), small.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("entry,example", cases())
+def test_fast_path_matches_general_path(entry, example, dtype):
+    """A C-contiguous input takes the fast path of its kind (_ext.fast_unary,
+    fast_prelu, fast_maxout, fast_rowwise); a strided view of the same
+    values takes the general path, which copies it to C order for the same
+    kernel: bitwise the same result, new and into `out`."""
+    x = np.ascontiguousarray(sample_values(200, dtype, seed=3)[:144].reshape(12, 12))
+    xs = np.repeat(x, 2, axis=-1)[:, ::2]
+    assert not xs.flags.c_contiguous and np.array_equal(xs, x, equal_nan=True)
+    kw = resolve_params(entry, example, x)
+    fn = getattr(fastact, entry.name)
+    expected = fn(xs, **kw)
+    got = fn(x, **kw)
+    np.testing.assert_array_equal(got, expected)
+    out = np.full_like(expected, 7.0)
+    assert fn(x, **kw, out=out) is out
+    np.testing.assert_array_equal(out, expected)
