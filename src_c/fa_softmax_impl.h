@@ -43,6 +43,10 @@ static inline fa_index fa_sm_unit(fa_index u, fa_index n, fa_index inner, fa_ind
 /* float32: float lanes (fa_softmax_f32.h) */
 #include "fa_softmax_f32.h"
 
+#ifdef FA_V512
+static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, int logsm);
+#define FA_SM_ROW_HOOK fa_v512_sm64_row
+#endif
 #define SM_T double
 #define SM_SUF f64
 #define SM_LOWP 0
@@ -51,6 +55,154 @@ static inline fa_index fa_sm_unit(fa_index u, fa_index n, fa_index inner, fa_ind
 #undef SM_T
 #undef SM_SUF
 #undef SM_LOWP
+#undef FA_SM_ROW_HOOK
+
+#ifdef FA_V512
+/*
+ * AVX-512 float64 last-axis rows: fa_sm_row's algorithm (the same blocks,
+ * online max, max terms counted apart, compensated lane sums, non-finite
+ * max -> NaN row) with the terms from fa_v512_f64.h's table exp, e^(dh +
+ * dl) = 2^k (Uh + Ul) to ~2^-57, dh + dl = v - M exactly (TwoSum).  Rows
+ * of one block (n <= FA_SMB) keep their terms, scaled (eh + el), in an L1
+ * scratch for the write pass; longer rows recompute them there.
+ * Softmax y = E (Rh + Rl), 1/S = Rh + Rl in double-double: eh Rh exact by
+ * fma, the low products added, one rounding (~0.5 ULP; no vdivpd).  A
+ * vector with a term below 2^-960 (el would be subnormal, y may be) is
+ * redone unscaled: y = 2^k round(U R), rounded once more only where y is
+ * subnormal.  log_softmax: (dh - L) + (dl - Ll) as the template.
+ */
+#define FA_SM64_TINY 0x1p-960
+
+/* v - M = dh + *dl exactly, clamped at -800 (e^-800 = 0 after scaling;
+ * v = -inf has no low part) */
+FA_V_INLINE __m512d fa_v512_sm64_diff(__m512d v, __m512d M, __m512d *dl)
+{
+    __m512d d = _mm512_sub_pd(v, M);
+    __m512d bb = _mm512_sub_pd(d, v);
+    __m512d lo = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_sub_pd(d, bb)), _mm512_add_pd(M, bb));
+    __mmask8 in = _mm512_cmp_pd_mask(d, fa_vset(-800.0), _CMP_GE_OQ);
+    *dl = _mm512_maskz_mov_pd(in, lo);
+    return _mm512_max_pd(fa_vset(-800.0), d);
+}
+
+FA_V_INLINE __m512d fa_v512_sm64_load(const double *x, __mmask8 m, __m512d sgd)
+{
+    return _mm512_mul_pd(sgd, _mm512_maskz_loadu_pd(m, x));
+}
+
+/* E (Rh + Rl) for E = eh + el: one rounding */
+FA_V_INLINE __m512d fa_v512_sm64_scale(__m512d eh, __m512d el, __m512d Rh, __m512d Rl)
+{
+    __m512d ph = _mm512_mul_pd(eh, Rh);
+    __m512d t = _mm512_fmadd_pd(el, Rh, _mm512_fmsub_pd(eh, Rh, ph));
+    return _mm512_add_pd(ph, _mm512_fmadd_pd(eh, Rl, t));
+}
+
+/* the write pass for one vector from x: softmax unscaled, 2^k round(U R) */
+FA_V_INLINE __m512d fa_v512_sm64_fromx(__m512d v, __m512d M, __m512d Rh, __m512d Rl)
+{
+    __m512d dl, ul, kf;
+    __m512d d = fa_v512_sm64_diff(v, M, &dl);
+    __m512d uh = fa_wexp(d, dl, &ul, &kf, 1);
+    return _mm512_scalef_pd(fa_v512_sm64_scale(uh, ul, Rh, Rl), kf);
+}
+
+static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, int logsm)
+{
+    double th[FA_SMB], tl[FA_SMB];
+    int keep = !logsm && n <= FA_SMB;
+    const __m512d sgd = fa_vset(sg);
+    __m512d s = _mm512_setzero_pd(), q = _mm512_setzero_pd();
+    double M = -INFINITY, cnt = 0.0;
+    for (fa_index b = 0; b < n; b += FA_SMB) {
+        fa_index len = n - b < FA_SMB ? n - b : FA_SMB;
+        double mn = FA_SYM(fa_sm_maxblock_f64)(x + b, len, sg);
+        if ((mn > M) | (mn != mn)) {
+            if (b > 0) {  /* rescale once per block in which the max grew */
+                double sc = fa_exp(M - mn, 0);
+                s = _mm512_mul_pd(_mm512_add_pd(s, q), fa_vset(sc));
+                q = _mm512_setzero_pd();
+                s = _mm512_mask_add_pd(s, 1, s, fa_vset(cnt * sc));
+                cnt = 0.0;
+            }
+            M = mn;
+        }
+        if (!(fabs(M) < INFINITY)) break;
+        const __m512d Md = fa_vset(M);
+        __m512d c = _mm512_setzero_pd();
+        for (fa_index i = 0; i < len; i += 8) {
+            __mmask8 m = (__mmask8)(len - i >= 8 ? 0xFF : (1u << (len - i)) - 1u);
+            __m512d dl, ul, kf;
+            __m512d d = fa_v512_sm64_diff(fa_v512_sm64_load(x + b + i, m, sgd), Md, &dl);
+            __m512d uh = fa_wexp(d, dl, &ul, &kf, 1);
+            __m512d eh = _mm512_scalef_pd(uh, kf), el = _mm512_scalef_pd(ul, kf);
+            if (keep) {
+                _mm512_mask_storeu_pd(th + i, m, eh);
+                _mm512_mask_storeu_pd(tl + i, m, el);
+            }
+            __mmask8 top = _mm512_mask_cmp_pd_mask(m, d, _mm512_setzero_pd(), _CMP_EQ_OQ);
+            __mmask8 add = (__mmask8)(m & ~top);
+            eh = _mm512_maskz_mov_pd(add, eh);
+            __m512d t = _mm512_add_pd(s, eh);              /* TwoSum per lane */
+            __m512d b2 = _mm512_sub_pd(t, s);
+            q = _mm512_add_pd(q, _mm512_add_pd(_mm512_add_pd(_mm512_sub_pd(s, _mm512_sub_pd(t, b2)),
+                                                             _mm512_sub_pd(eh, b2)),
+                                               _mm512_maskz_mov_pd(add, el)));
+            s = t;
+            c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
+        }
+        cnt += _mm512_reduce_add_pd(c);
+    }
+    if (!(fabs(M) < INFINITY)) { /* NaN, +inf, or all -inf: PyTorch gives NaN */
+        for (fa_index i = 0; i < n; i++) y[i] = NAN;
+        return 1;
+    }
+    double sv[8], qv[8], rest = 0.0, comp = 0.0, Sl;
+    _mm512_storeu_pd(sv, s);
+    _mm512_storeu_pd(qv, q);
+    for (int j = 0; j < 8; j++) {  /* lanes combined with TwoSum, in lane order */
+        double t = rest + sv[j];
+        double bb = t - rest;
+        comp += ((rest - (t - bb)) + (sv[j] - bb)) + qv[j];
+        rest = t;
+    }
+    const __m512d Md = fa_vset(M);
+    if (logsm) {
+        double Ll, L = FA_SYM(fa_sm_logsum_f64)(rest, comp, cnt, &Ll);
+        const __m512d Lh = fa_vset(L), Lo = fa_vset(Ll);
+        for (fa_index i = 0; i < n; i += 8) {
+            __mmask8 m = (__mmask8)(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u);
+            __m512d v = fa_v512_sm64_load(x + i, m, sgd);
+            __m512d d = _mm512_sub_pd(v, Md);              /* unclamped: -inf stays */
+            __m512d bb = _mm512_sub_pd(d, v);
+            __m512d lo = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_sub_pd(d, bb)), _mm512_add_pd(Md, bb));
+            lo = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d),
+                                                        fa_vset(1e300), _CMP_LT_OQ), lo);
+            __m512d r = _mm512_add_pd(_mm512_sub_pd(d, Lh), _mm512_sub_pd(lo, Lo));
+            _mm512_mask_storeu_pd(y + i, m, r);
+        }
+        return 1;
+    }
+    double Sh = fa_sm_total(rest, comp, cnt, &Sl);
+    double Rh = 1.0 / Sh;
+    double Rl = Rh * (FA_FMA(-Rh, Sh, 1.0) - Rh * Sl);  /* 1/S = Rh + Rl */
+    const __m512d Rhv = fa_vset(Rh), Rlv = fa_vset(Rl);
+    for (fa_index i = 0; i < n; i += 8) {
+        __mmask8 m = (__mmask8)(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u);
+        __m512d r;
+        if (keep) {
+            __m512d eh = _mm512_maskz_loadu_pd(m, th + i), el = _mm512_maskz_loadu_pd(m, tl + i);
+            __mmask8 tiny = _mm512_mask_cmp_pd_mask(m, eh, fa_vset(FA_SM64_TINY), _CMP_LT_OQ);
+            r = tiny ? fa_v512_sm64_fromx(fa_v512_sm64_load(x + i, m, sgd), Md, Rhv, Rlv)
+                     : fa_v512_sm64_scale(eh, el, Rhv, Rlv);
+        } else {
+            r = fa_v512_sm64_fromx(fa_v512_sm64_load(x + i, m, sgd), Md, Rhv, Rlv);
+        }
+        _mm512_mask_storeu_pd(y + i, m, r);
+    }
+    return 1;
+}
+#endif
 
 #define SM_T float
 #define SM_SUF f32

@@ -143,6 +143,9 @@ FA_INLINE double SM_FN(fa_sm_logsum)(double rest, double comp, double cnt, doubl
  * then pass 2. */
 static void SM_FN(fa_sm_row)(const SM_T *x, SM_T *y, fa_index n, double sg, int logsm)
 {
+#ifdef FA_SM_ROW_HOOK  /* an ISA's own row kernel (AVX-512: fa_v512_sm64_row) */
+    if (FA_SM_ROW_HOOK(x, y, n, sg, logsm)) return;
+#endif
     double tmp[FA_SMB];
     double s[FA_SMW], q[FA_SMW];
     double M = -INFINITY, cnt = 0.0;

@@ -53,8 +53,16 @@ def test_special_rows_match_torch(name, dtype):
     np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
     ok = ~np.isnan(want)
     assert np.all(ulp_diff(got[ok], want[ok]) <= 2), (got, want)
-    # axis 0 of the transpose gives the same thing
-    np.testing.assert_array_equal(f(name)(np.ascontiguousarray(x.T), axis=0), got.T)
+    # axis 0 of the transpose gives the same thing: the same special values
+    # exactly, the rest within the bound (float64 rows on AVX-512 have their
+    # own row kernel, whose table exp is more accurate than the column
+    # kernel's: e.g. log_softmax([1, 2, 3, 4])[3] is 0.0014 ULP from the
+    # exact value there, 0.9986 ULP in the column kernel -- mpmath)
+    gt = f(name)(np.ascontiguousarray(x.T), axis=0)
+    np.testing.assert_array_equal(np.isnan(gt), np.isnan(got.T))
+    fin = np.isfinite(got.T) & (got.T != 0)
+    np.testing.assert_array_equal(np.where(fin, 0, gt), np.where(fin, 0, got.T))
+    assert np.all(ulp_diff(gt[fin], got.T[fin]) <= 2)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
