@@ -274,40 +274,74 @@ FA_V_INLINE __m512d fa_v512_logS(__m512d u)
     return _mm512_fmadd_pd(k, fa_vset(0.6931471805599453), fa_vlog1p01(f));
 }
 
-static double fa_v512_sm32_expsum(const float *x, fa_index len, float sg, float M,
-                                  double *cnt_out, double *th)
+/* log_softmax's sum: the max terms (v == M) counted in *cnt_out, the rest
+ * summed; the same clamp as fa_v512_sm32_sum1 (M is finite here, so v - M
+ * is never NaN); neg: x is negated (log_softmin) */
+FA_V_INLINE double fa_v512_sm32_expsum(const float *x, fa_index len, float M, double *cnt_out,
+                                       int neg)
 {
     __m512d sum = _mm512_setzero_pd(), cnt = _mm512_setzero_pd();
     __m512d sum2 = _mm512_setzero_pd(), cnt2 = _mm512_setzero_pd();
-    const __m512d Md = fa_vset((double)M), sgd = fa_vset((double)sg);
+    const __m512d Md = fa_vset(neg ? -(double)M : (double)M), lim = fa_vset(-200.0);
+    const __m512d zero = _mm512_setzero_pd(), one = fa_vset(1.0);
     fa_index i = 0;
+#define FA_SMC_DIFF(v) (neg ? _mm512_sub_pd(Md, (v)) : _mm512_sub_pd((v), Md))
     /* two independent chains per step (the exp's latency); the final
      * combination order is fixed, so results do not depend on threads */
     for (; i + 16 <= len; i += 16) {
-        __mmask8 t1, t2;
-        __m512d e1 = fa_v512_sm_term(_mm512_mul_pd(sgd, _mm512_cvtps_pd(_mm256_loadu_ps(x + i))), Md, &t1);
-        __m512d e2 = fa_v512_sm_term(_mm512_mul_pd(sgd, _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8))), Md, &t2);
-        if (th) {
-            _mm512_storeu_pd(th + i, e1);
-            _mm512_storeu_pd(th + i + 8, e2);
-        }
-        sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd((__mmask8)~t1, e1));
-        sum2 = _mm512_add_pd(sum2, _mm512_maskz_mov_pd((__mmask8)~t2, e2));
-        cnt = _mm512_mask_add_pd(cnt, t1, cnt, fa_vset(1.0));
-        cnt2 = _mm512_mask_add_pd(cnt2, t2, cnt2, fa_vset(1.0));
+        __m512d d1 = FA_SMC_DIFF(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
+        __m512d d2 = FA_SMC_DIFF(_mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)));
+        __mmask8 t1 = _mm512_cmp_pd_mask(d1, zero, _CMP_EQ_OQ);
+        __mmask8 t2 = _mm512_cmp_pd_mask(d2, zero, _CMP_EQ_OQ);
+        sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd((__mmask8)~t1, fa_vexp(_mm512_max_pd(lim, d1))));
+        sum2 = _mm512_add_pd(sum2, _mm512_maskz_mov_pd((__mmask8)~t2, fa_vexp(_mm512_max_pd(lim, d2))));
+        cnt = _mm512_mask_add_pd(cnt, t1, cnt, one);
+        cnt2 = _mm512_mask_add_pd(cnt2, t2, cnt2, one);
     }
     sum = _mm512_add_pd(sum, sum2);
     cnt = _mm512_add_pd(cnt, cnt2);
     for (; i < len; i += 8) {
         fa_index k = len - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), top;
-        __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + i, k, sgd), Md, &top);
-        if (th) _mm512_mask_storeu_pd(th + i, m, e);
-        top &= m;
-        sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd((__mmask8)(m & ~top), e));
-        cnt = _mm512_mask_add_pd(cnt, top, cnt, fa_vset(1.0));
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d d = FA_SMC_DIFF(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i)));
+        __mmask8 top = _mm512_mask_cmp_pd_mask(m, d, zero, _CMP_EQ_OQ);
+        sum = _mm512_add_pd(sum, _mm512_maskz_mov_pd((__mmask8)(m & ~top), fa_vexp(_mm512_max_pd(lim, d))));
+        cnt = _mm512_mask_add_pd(cnt, top, cnt, one);
     }
+#undef FA_SMC_DIFF
     *cnt_out = _mm512_reduce_add_pd(cnt);
+    return _mm512_reduce_add_pd(sum);
+}
+
+/* softmax/softmin's sum: the max terms need no counting there (they are
+ * e^0 = 1 exactly, and only log_softmax needs S - cnt apart), and a
+ * clamp at -200 replaces the range mask (e^-200 adds < 2^-288 to S >= 1
+ * and rounds y to 0 as it should); neg: x is negated (softmin) */
+FA_V_INLINE double fa_v512_sm32_sum1(const float *x, fa_index len, float M, double *th, int neg)
+{
+    __m512d sum = _mm512_setzero_pd(), sum2 = _mm512_setzero_pd();
+    const __m512d Md = fa_vset(neg ? -(double)M : (double)M), lim = fa_vset(-200.0);
+    fa_index i = 0;
+#define FA_SM1_TERM(v) fa_vexp(_mm512_max_pd(lim, neg ? _mm512_sub_pd(Md, (v)) : _mm512_sub_pd((v), Md)))
+    for (; i + 16 <= len; i += 16) {
+        __m512d e1 = FA_SM1_TERM(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
+        __m512d e2 = FA_SM1_TERM(_mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)));
+        if (th) {
+            _mm512_storeu_pd(th + i, e1);
+            _mm512_storeu_pd(th + i + 8, e2);
+        }
+        sum = _mm512_add_pd(sum, e1);
+        sum2 = _mm512_add_pd(sum2, e2);
+    }
+    sum = _mm512_add_pd(sum, sum2);
+    for (; i < len; i += 8) {
+        fa_index k = len - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d e = _mm512_maskz_mov_pd(m, FA_SM1_TERM(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, x + i))));
+        if (th) _mm512_mask_storeu_pd(th + i, m, e);
+        sum = _mm512_add_pd(sum, e);
+    }
+#undef FA_SM1_TERM
     return _mm512_reduce_add_pd(sum);
 }
 
@@ -340,8 +374,14 @@ static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int
         }
         if (!(fabsf(M) < INFINITY)) break;
         if (th) Mb[b / FA_SMB] = M;
+        if (!logsm) {      /* max terms summed, not counted: cnt stays 0 */
+            rest += sg > 0.0f ? fa_v512_sm32_sum1(x + b, len, M, th ? th + b : NULL, 0)
+                              : fa_v512_sm32_sum1(x + b, len, M, th ? th + b : NULL, 1);
+            continue;
+        }
         double bc;
-        rest += fa_v512_sm32_expsum(x + b, len, sg, M, &bc, th ? th + b : NULL);
+        rest += sg > 0.0f ? fa_v512_sm32_expsum(x + b, len, M, &bc, 0)
+                          : fa_v512_sm32_expsum(x + b, len, M, &bc, 1);
         cnt += bc;
     }
     if (!(fabsf(M) < INFINITY)) {
