@@ -225,6 +225,12 @@ static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, i
  * is the cascade's or within ~0.56 ULP.  log_softmax and non-last axes use
  * the template as they are.
  */
+/* [a, a + n) and [b, b + n) do not overlap */
+FA_V_INLINE int fa_disjoint(const float *a, const float *b, fa_index n)
+{
+    return (uintptr_t)(a + n) <= (uintptr_t)b || (uintptr_t)(b + n) <= (uintptr_t)a;
+}
+
 static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_index n, double sg)
 {
     __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
@@ -253,9 +259,26 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
     double thr = 268435456.0 * ((double)(n / 8 + 8) * 0x1p-53) * A;     /* 2^28 * bound */
     if (!(fabs(S) < INFINITY) || !(thr < INFINITY))
         return 0;
-    const __m512d Sd = fa_vset(S), T = fa_vset(thr), sgd = fa_vset(sg);
-    /* check the whole row first: o may alias g or y, and a fallback must
-     * still see the original values */
+    /* softmin (sg = -1): y (S - g) instead of -(y (g - S)) */
+    const __m512d Sd = fa_vset(S), T = fa_vset(thr);
+    const __mmask8 flip = sg < 0.0 ? 0xFF : 0;
+    if (fa_disjoint(o, g, n) && fa_disjoint(o, y, n)) {
+        /* one pass: write, and redo the row (from the intact g, y) if any
+         * element failed its check */
+        __mmask8 bad = 0;
+        for (i = 0; i < n; i += 8) {
+            fa_index k = n - i;
+            __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+            __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+            __m512d d = _mm512_mask_sub_pd(_mm512_sub_pd(gv, Sd), flip, Sd, gv);
+            bad |= _mm512_mask_cmp_pd_mask(m, _mm512_andnot_pd(fa_vset(-0.0), d), T, _CMP_NGE_UQ);
+            __m512d v = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), d);
+            _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
+        }
+        return bad == 0;
+    }
+    /* o overlaps g or y: check the whole row first, so that a fallback
+     * still sees the original values */
     for (i = 0; i < n; i += 8) {
         fa_index k = n - i;
         __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
@@ -266,8 +289,9 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
     for (i = 0; i < n; i += 8) {
         fa_index k = n - i;
         __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-        __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)), Sd);
-        __m512d v = _mm512_mul_pd(sgd, _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), d));
+        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+        __m512d d = _mm512_mask_sub_pd(_mm512_sub_pd(gv, Sd), flip, Sd, gv);
+        __m512d v = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), d);
         _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
     }
     return 1;

@@ -22,6 +22,8 @@ Tolerances (derived, not tuned):
 * torch accumulates in the tensor's dtype: the float32 form above with
   eps(dtype) for eps64, plus 2 ulp.
 """
+from fractions import Fraction
+
 import numpy as np
 import pytest
 
@@ -423,3 +425,29 @@ def test_fast_path_matches_general_path(name, axis, dtype):
     g2 = g.copy()
     assert bwd(name)(g2, y, axis=axis, out=g2) is g2
     np.testing.assert_array_equal(g2, expected)
+
+
+@pytest.mark.parametrize("mode", ["new", "inplace_g"])
+@pytest.mark.parametrize("name", ["softmax", "softmin"])
+def test_rows_where_g_equals_the_row_sum(name, mode):
+    """g constant along a row: S = sum(g y) = g sum(y) ~ g, so g - S cancels
+    completely -- the AVX-512 fast pass must reject such rows (whether it
+    wrote o already or not) and the fallback gives the exact answer, which
+    is tiny: y (g - S) with S carried beyond float precision.  Checked
+    against the exact value (fractions: S, g - S and y (g - S) exact, one
+    rounding), within 1 ULP (the float32 bound is 2; float64 arithmetic
+    would not do as the oracle: S rounded to double is 2e-4 relative off
+    g - S here)."""
+    rng = np.random.default_rng(7)
+    y = fwd(name)(rng.standard_normal((6, 300)).astype(np.float32))
+    g = np.repeat(rng.uniform(-2, 2, (6, 1)), 300, axis=1).astype(np.float32)
+    g[3, 17] *= 1.5           # one row with a single element away from S
+    sign = -1 if name == "softmin" else 1
+    want = np.empty_like(y)
+    for r in range(y.shape[0]):
+        yr = [Fraction(float(v)) for v in y[r]]
+        gr = [Fraction(float(v)) for v in g[r]]
+        S = sum(a * b for a, b in zip(gr, yr))
+        want[r] = [float(sign * a * (b - S)) for a, b in zip(yr, gr)]
+    got = bwd(name)(g, y) if mode == "new" else bwd(name)(g, y, out=g)
+    assert np.all(ulp_diff(got, want) <= 1)
