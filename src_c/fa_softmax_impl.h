@@ -332,10 +332,22 @@ static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_
     double B = (double)(n / 8 + 8) * 0x1p-53 * G;
     if (!(fabs(S) < INFINITY) || !(B < INFINITY) || S == 0.0)
         return 0;      /* (S = 0: the template's e^y * 0 = 0 rule) */
-    double buf[FA_SMB];
-    int keep = n <= FA_SMB;
     const __m512d Sd = fa_vset(S), Bd = fa_vset(B);
     __mmask8 ok;
+    if (fa_disjoint(o, g, n) && fa_disjoint(o, y, n)) {
+        /* one pass, as the softmax row: a rejected row is redone by the
+         * caller from the intact inputs */
+        __mmask8 all = 0xFF;
+        for (fa_index i = 0; i < n; i += 8) {
+            fa_index k = n - i;
+            __m512d d = fa_v512_smb_logterm(g + i, y + i, k, Sd, Bd, &ok);
+            all &= ok;
+            _mm256_mask_storeu_ps(o + i, (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), _mm512_cvtpd_ps(d));
+        }
+        return all == 0xFF;
+    }
+    double buf[FA_SMB];
+    int keep = n <= FA_SMB;
     for (fa_index i = 0; i < n; i += 8) {
         __m512d d = fa_v512_smb_logterm(g + i, y + i, n - i, Sd, Bd, &ok);
         if (ok != 0xFF) return 0;
