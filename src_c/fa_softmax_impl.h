@@ -45,7 +45,10 @@ static inline fa_index fa_sm_unit(fa_index u, fa_index n, fa_index inner, fa_ind
 
 #ifdef FA_V512
 static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, int logsm);
+static int fa_v512_sm64_cols(const double *x, double *y, fa_index n, fa_index inner, fa_index w,
+                             double sg, int logsm);
 #define FA_SM_ROW_HOOK fa_v512_sm64_row
+#define FA_SM_COLS_HOOK fa_v512_sm64_cols
 #endif
 #define SM_T double
 #define SM_SUF f64
@@ -56,6 +59,7 @@ static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, i
 #undef SM_SUF
 #undef SM_LOWP
 #undef FA_SM_ROW_HOOK
+#undef FA_SM_COLS_HOOK
 
 #ifdef FA_V512
 /*
@@ -200,6 +204,118 @@ static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, i
         }
         _mm512_mask_storeu_pd(y + i, m, r);
     }
+    return 1;
+}
+
+/* A non-last axis: lanes along the contiguous dimension, 8 per vector, up
+ * to FA_SOFTMAX_LANES.  The lane maxima first, over all n steps (so the
+ * terms need no rescaling), then the terms (fa_wexp, TwoSum into the lane
+ * sums, max terms counted as in fa_sm_cols), kept scaled (eh + el) in an
+ * L2 scratch when it fits (FA_SM64_SCR doubles), then the write pass:
+ * E (Rh + Rl) from the scratch (a vector with a term below 2^-960 and
+ * rows without scratch are recomputed unscaled), or (d - L) + (dl - Ll). */
+#define FA_SM64_SCR 65536
+
+static int fa_v512_sm64_cols(const double *x, double *y, fa_index n, fa_index inner, fa_index w,
+                             double sg, int logsm)
+{
+    double m[FA_SOFTMAX_LANES], s[FA_SOFTMAX_LANES], q[FA_SOFTMAX_LANES], c[FA_SOFTMAX_LANES];
+    double a[FA_SOFTMAX_LANES], alo[FA_SOFTMAX_LANES];
+    const __m512d sgd = fa_vset(sg), zero = _mm512_setzero_pd();
+    const fa_index ld = (w + 7) & ~(fa_index)7;
+    double *scr = (!logsm && 2 * n * ld <= FA_SM64_SCR) ? (double *)malloc(2 * n * ld * sizeof(double))
+                                                       : NULL;     /* NULL: recompute */
+#define FA_SMC_MASK(j) (__mmask8)(w - (j) >= 8 ? 0xFF : (1u << (w - (j))) - 1u)
+    for (fa_index j = 0; j < w; j += 8) {          /* NaN-sticky lane maxima */
+        __mmask8 msk = FA_SMC_MASK(j);
+        __m512d bm = fa_vset(-INFINITY);
+        for (fa_index k = 0; k < n; k++) {
+            __m512d v = fa_v512_sm64_load(x + k * inner + j, msk, sgd);
+            __mmask8 take = _mm512_cmp_pd_mask(v, bm, _CMP_NLE_UQ) & _mm512_cmp_pd_mask(bm, bm, _CMP_ORD_Q);
+            bm = _mm512_mask_mov_pd(bm, take, v);
+        }
+        _mm512_storeu_pd(m + j, bm);
+        _mm512_storeu_pd(s + j, zero);
+        _mm512_storeu_pd(q + j, zero);
+        _mm512_storeu_pd(c + j, zero);
+    }
+    for (fa_index k = 0; k < n; k++) {
+        const double *xk = x + k * inner;
+        for (fa_index j = 0; j < w; j += 8) {
+            __mmask8 msk = FA_SMC_MASK(j);
+            __m512d Mj = _mm512_loadu_pd(m + j);
+            /* non-finite maxima (NaN, +inf, all -inf): the lane comes out NaN;
+             * keep its arithmetic quiet meanwhile */
+            __mmask8 fin = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), Mj), fa_vset(INFINITY),
+                                              _CMP_LT_OQ) & msk;
+            __m512d dl, ul, kf;
+            __m512d d = fa_v512_sm64_diff(fa_v512_sm64_load(xk + j, fin, sgd),
+                                          _mm512_maskz_mov_pd(fin, Mj), &dl);
+            __m512d uh = fa_wexp(d, dl, &ul, &kf, 1);
+            __m512d eh = _mm512_maskz_mov_pd(fin, _mm512_scalef_pd(uh, kf));
+            __m512d el = _mm512_maskz_mov_pd(fin, _mm512_scalef_pd(ul, kf));
+            if (scr) {
+                _mm512_storeu_pd(scr + 2 * k * ld + j, eh);
+                _mm512_storeu_pd(scr + (2 * k + 1) * ld + j, el);
+            }
+            __mmask8 top = _mm512_mask_cmp_pd_mask(fin, d, zero, _CMP_EQ_OQ);
+            eh = _mm512_maskz_mov_pd((__mmask8)~top, eh);
+            el = _mm512_maskz_mov_pd((__mmask8)~top, el);
+            __m512d sv = _mm512_loadu_pd(s + j);
+            __m512d t = _mm512_add_pd(sv, eh);
+            __m512d b2 = _mm512_sub_pd(t, sv);
+            __m512d err = _mm512_add_pd(_mm512_sub_pd(sv, _mm512_sub_pd(t, b2)), _mm512_sub_pd(eh, b2));
+            _mm512_storeu_pd(q + j, _mm512_add_pd(_mm512_loadu_pd(q + j), _mm512_add_pd(err, el)));
+            _mm512_storeu_pd(s + j, t);
+            __m512d cv = _mm512_loadu_pd(c + j);
+            _mm512_storeu_pd(c + j, _mm512_mask_add_pd(cv, top, cv, fa_vset(1.0)));
+        }
+    }
+    for (fa_index j = 0; j < w; j++) {
+        int ok = fabs(m[j]) < INFINITY;
+        m[j] = ok ? m[j] : NAN;
+        alo[j] = 0.0;
+        if (!ok)
+            a[j] = NAN;
+        else if (logsm)
+            a[j] = FA_SYM(fa_sm_logsum_f64)(s[j], q[j], c[j], &alo[j]);
+        else {
+            double Sl, Sh = fa_sm_total(s[j], q[j], c[j], &Sl);
+            double Rh = 1.0 / Sh;
+            a[j] = Rh;
+            alo[j] = Rh * (FA_FMA(-Rh, Sh, 1.0) - Rh * Sl);
+        }
+    }
+    for (fa_index k = 0; k < n; k++) {
+        const double *xk = x + k * inner;
+        double *yk = y + k * inner;
+        for (fa_index j = 0; j < w; j += 8) {
+            __mmask8 msk = FA_SMC_MASK(j);
+            __m512d Mj = _mm512_loadu_pd(m + j);
+            __m512d Ah = _mm512_loadu_pd(a + j), Al = _mm512_loadu_pd(alo + j), r;
+            if (logsm) {
+                __m512d v = fa_v512_sm64_load(xk + j, msk, sgd);
+                __m512d d = _mm512_sub_pd(v, Mj);           /* NaN lanes stay NaN */
+                __m512d bb = _mm512_sub_pd(d, v);
+                __m512d lo = _mm512_sub_pd(_mm512_sub_pd(v, _mm512_sub_pd(d, bb)), _mm512_add_pd(Mj, bb));
+                lo = _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d),
+                                                            fa_vset(1e300), _CMP_LT_OQ), lo);
+                r = _mm512_add_pd(_mm512_sub_pd(d, Ah), _mm512_sub_pd(lo, Al));
+            } else {
+                __m512d eh = scr ? _mm512_loadu_pd(scr + 2 * k * ld + j) : zero;
+                __mmask8 tiny = _mm512_mask_cmp_pd_mask(msk, eh, fa_vset(FA_SM64_TINY), _CMP_LT_OQ);
+                if (scr && !tiny)
+                    r = fa_v512_sm64_scale(eh, _mm512_loadu_pd(scr + (2 * k + 1) * ld + j), Ah, Al);
+                else
+                    r = fa_v512_sm64_fromx(fa_v512_sm64_load(xk + j, msk, sgd), Mj, Ah, Al);
+                /* a NaN M (non-finite lane) must come out NaN whatever x is */
+                r = _mm512_mask_mov_pd(r, _mm512_cmp_pd_mask(Mj, Mj, _CMP_UNORD_Q), Mj);
+            }
+            _mm512_mask_storeu_pd(yk + j, msk, r);
+        }
+    }
+#undef FA_SMC_MASK
+    free(scr);
     return 1;
 }
 #endif

@@ -189,6 +189,9 @@ static void SM_FN(fa_sm_row)(const SM_T *x, SM_T *y, fa_index n, double sg, int 
 static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner,
                              fa_index w, double sg, int logsm)
 {
+#ifdef FA_SM_COLS_HOOK  /* an ISA's own kernel (AVX-512: fa_v512_sm64_cols) */
+    if (FA_SM_COLS_HOOK(x, y, n, inner, w, sg, logsm)) return;
+#endif
     double m[FA_SOFTMAX_LANES], s[FA_SOFTMAX_LANES], c[FA_SOFTMAX_LANES];
     double q[FA_SOFTMAX_LANES], bm[FA_SOFTMAX_LANES], a[FA_SOFTMAX_LANES], alo[FA_SOFTMAX_LANES];
     for (fa_index j = 0; j < w; j++) { m[j] = -INFINITY; s[j] = 0; c[j] = 0; q[j] = 0; }
