@@ -267,7 +267,11 @@ FA_INLINE double fa_core_tanhshrink(double x, const fa_params *p, int lowp)
         double y = a3 * P;
         s = y + (fa_prod_lo(a3, P, y) + (a3 * Pl + a3l * P));
         double el;
-        double e = fa_exp_dd2(fa_min(a + a, 700.0), 0.0, &el);
+        /* 2a clamped at 100: from a = 50 on 2/(e^2a + 1) < 2^-142 is far
+         * below half an ULP of a - 1, and e^700 would overflow the product
+         * splits of the paths without FMA (fa_prod_lo: Dekker's splitter
+         * times 1e304 is inf, and inf - inf made tanhshrink(500) NaN there) */
+        double e = fa_exp_dd2(fa_min(a + a, 100.0), 0.0, &el);
         double dh = e + 1.0;
         double b1 = dh - e;
         double dl = ((e - (dh - b1)) + (1.0 - b1)) + el;  /* TwoSum(e, 1) + el */

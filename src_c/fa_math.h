@@ -58,6 +58,12 @@ FA_INLINE double fa_prod_lo(double a, double b, double p)
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
     double lo = __builtin_fma(a, b, -p);
 #else
+    /* Veltkamp's split of a factor over 2^996 would overflow (inf - inf):
+     * move 2^60 from the big factor to the other one (exact; where that
+     * one overflows in turn, |p| > 1e300 and the result is 0 anyway) */
+    double sc = fabs(a) > 0x1p996 ? 0x1p-60 : (fabs(b) > 0x1p996 ? 0x1p60 : 1.0);
+    a = a * sc;
+    b = b / sc;
     const double split = 134217729.0; /* 2^27 + 1, Veltkamp */
     double ta = a * split, ah = ta - (ta - a), al = a - ah;
     double tb = b * split, bh = tb - (tb - b), bl = b - bh;

@@ -102,3 +102,20 @@ def call(entry, x, kw, **extra):
 def pytest_report_header(config):
     """Which fastact is under test (the checkout, or an installed wheel)."""
     return f"fastact {fastact.__version__} from {fastact.__file__}"
+
+
+def _supported_isas():
+    from fastact import _api
+    return [i for i in ("baseline", "avx2", "avx512") if _api._ext.isa_supported(i)]
+
+
+@pytest.fixture(params=_supported_isas())
+def isa(request):
+    """Run the test on each SIMD path this machine supports (then restore)."""
+    from fastact import _api
+    old = _api._ext.current_isa()
+    assert _api._ext.select_isa(request.param) == request.param
+    try:
+        yield request.param
+    finally:
+        _api._ext.select_isa(old)
