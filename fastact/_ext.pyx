@@ -480,6 +480,25 @@ def fast_unary(int kid, object x, object out, double a, double b, double c, doub
                        <double *>cnp.PyArray_DATA(ya), n, &p, nt, min_chunk)
     return ya
 
+cdef bint _axis_split(cnp.ndarray xa, object axis, Py_ssize_t *ax, Py_ssize_t *outer,
+                      Py_ssize_t *inner):
+    """The fast paths' axis: False unless `axis` (an int, compared as a
+    Python int: any size) is in range for xa; else its index and the
+    products of the dimensions before and after it."""
+    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef int i
+    if axis < -nd or axis >= nd:
+        return False
+    ax[0] = axis + nd if axis < 0 else axis
+    outer[0] = 1
+    inner[0] = 1
+    for i in range(nd):
+        if i < ax[0]:
+            outer[0] *= cnp.PyArray_DIMS(xa)[i]
+        elif i > ax[0]:
+            inner[0] *= cnp.PyArray_DIMS(xa)[i]
+    return True
+
 def fast_prelu(int kid, object x, object out, object weight, object axis, Py_ssize_t min_chunk):
     """prelu's fast path (fast_unary's contract for x and out; kid the
     leaky_relu kernel): a finite Python float weight (exactly a leaky ReLU),
@@ -513,21 +532,11 @@ def fast_prelu(int kid, object x, object out, object weight, object axis, Py_ssi
         if nw == 1:
             w0 = wp[0]
         else:
-            if axis < -nd or axis >= nd:
-                return NotImplemented
-            ax = axis
-            if ax < 0:
-                ax += nd
-            if cnp.PyArray_DIMS(xa)[ax] != nw:
+            if not _axis_split(xa, axis, &ax, &outer, &inner) or cnp.PyArray_DIMS(xa)[ax] != nw:
                 return NotImplemented
             ya = _fast_out(xa, out)
             if ya is None:
                 return NotImplemented
-            for i in range(nd):
-                if i < ax:
-                    outer *= cnp.PyArray_DIMS(xa)[i]
-                elif i > ax:
-                    inner *= cnp.PyArray_DIMS(xa)[i]
             return per_channel(kid, xa, ya, weight, outer, nw, inner, _effective_threads(), min_chunk)
     else:
         return NotImplemented
@@ -552,21 +561,14 @@ def fast_maxout(object x, object out, object pool, object axis, Py_ssize_t min_c
     cdef char *xp
     cdef char *yp
     if not _fast_input(xa) or nd > 32 or pool < 1 or pool > cnp.PyArray_SIZE(xa) + 1 \
-            or axis < -nd or axis >= nd:
+            or not _axis_split(xa, axis, &ax, &outer, &inner):
         return NotImplemented
-    ax = axis
-    if ax < 0:
-        ax += nd
     p = pool
     n = cnp.PyArray_DIMS(xa)[ax]
     if n % p:
         return NotImplemented
     for i in range(nd):
         dims[i] = cnp.PyArray_DIMS(xa)[i]
-        if i < ax:
-            outer *= dims[i]
-        elif i > ax:
-            inner *= dims[i]
     dims[ax] = n // p
     if out is None:
         ya = cnp.PyArray_EMPTY(nd, dims, typ, 0)
@@ -642,21 +644,12 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
     cdef int nd = cnp.PyArray_NDIM(xa)
     cdef Py_ssize_t ax, outer = 1, inner = 1
     cdef int i
-    if not _fast_input(xa) or cnp.PyArray_SIZE(xa) == 0:
+    if not _fast_input(xa) or cnp.PyArray_SIZE(xa) == 0 \
+            or not _axis_split(xa, axis, &ax, &outer, &inner):
         return NotImplemented
-    if axis < -nd or axis >= nd:   # compared as Python ints: any size
-        return NotImplemented
-    ax = axis
-    if ax < 0:
-        ax += nd
     ya = _fast_out(xa, out)
     if ya is None:
         return NotImplemented
-    for i in range(nd):
-        if i < ax:
-            outer *= cnp.PyArray_DIMS(xa)[i]
-        elif i > ax:
-            inner *= cnp.PyArray_DIMS(xa)[i]
     return softmax(op, xa, ya, outer, cnp.PyArray_DIMS(xa)[ax], inner,
                    _effective_threads(), min_chunk)
 
@@ -670,19 +663,11 @@ def fast_rowwise_backward(int op, object g, object y, object out, object axis,
     cdef int nd = cnp.PyArray_NDIM(ya)
     cdef Py_ssize_t ax, outer = 1, inner = 1
     cdef int i
-    if cnp.PyArray_SIZE(ya) == 0 or axis < -nd or axis >= nd:
+    if cnp.PyArray_SIZE(ya) == 0 or not _axis_split(ya, axis, &ax, &outer, &inner):
         return NotImplemented
-    ax = axis
-    if ax < 0:
-        ax += nd
     o = _fast_out2(g, ya, out)
     if o is None:
         return NotImplemented
-    for i in range(nd):
-        if i < ax:
-            outer *= cnp.PyArray_DIMS(ya)[i]
-        elif i > ax:
-            inner *= cnp.PyArray_DIMS(ya)[i]
     return softmax_backward(op, g, ya, o, outer, cnp.PyArray_DIMS(ya)[ax], inner,
                             _effective_threads(), min_chunk)
 

@@ -807,22 +807,6 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
 /* 64 floats per step, the tail 16 at a time through the same code with
  * masks; return 0 (not handled: the double core runs) for parameters
  * beyond float.  Unary: y = core(x); binary: y = core(g, x). */
-#define FA_V16_UNARY(kname, core)                                             \
-    static int kname(const float *x, float *y, fa_index n, const fa_params *p) \
-    {                                                                         \
-        if (!fa_params_fit32(p)) return 0;                                    \
-        const fa_v16params P = fa_v16_params(p);                              \
-        fa_index i = 0;                                                       \
-        for (; i + 64 <= n; i += 64)                                          \
-            for (int j = 0; j < 64; j += 16)                                  \
-                _mm512_storeu_ps(y + i + j, core(_mm512_loadu_ps(x + i + j), &P)); \
-        for (; i < n; i += 16) {                                              \
-            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1u); \
-            _mm512_mask_storeu_ps(y + i, m, core(_mm512_maskz_loadu_ps(m, x + i), &P)); \
-        }                                                                     \
-        return 1;                                                             \
-    }
-
 #define FA_V16_BINARY(kname, core)                                            \
     static int kname(const float *g, const float *x, float *y, fa_index n,    \
                      const fa_params *p)                                      \
@@ -840,6 +824,19 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
                                                  _mm512_maskz_loadu_ps(m, x + i), &P)); \
         }                                                                     \
         return 1;                                                             \
+    }
+
+/* unary: the binary loop with g = x (the duplicate loads fold away) */
+#define FA_V16_UNARY(kname, core)                                             \
+    FA_V_INLINE __m512 kname##_gx(__m512 g, __m512 x, const fa_v16params *P)  \
+    {                                                                         \
+        (void)g;                                                              \
+        return core(x, P);                                                    \
+    }                                                                         \
+    FA_V16_BINARY(kname##_b, kname##_gx)                                      \
+    static int kname(const float *x, float *y, fa_index n, const fa_params *p) \
+    {                                                                         \
+        return kname##_b(x, x, y, n, p);                                      \
     }
 
 #define FA_V16_GEN(name)                                                      \
