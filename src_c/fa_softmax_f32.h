@@ -504,11 +504,24 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
                 continue;          /* every lane non-finite: their sums are unused */
             }
             if (tm) _mm512_mask_storeu_pd(tm + (k0 / FA_SMK) * FA_SOFTMAX_LANES + j, msk, Mj);
-            for (fa_index k = k0; k < k1; k++) {
-                __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + k * inner + j, kk, sgd), Mj, &top);
-                if (te) _mm512_mask_storeu_pd(te + k * FA_SOFTMAX_LANES + j, msk, e);
-                t = _mm512_add_pd(t, _mm512_maskz_mov_pd((__mmask8)~top, e));
-                c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
+            if (!logsm) {
+                /* softmax/softmin: as fa_v512_sm32_sum1 -- max terms summed,
+                 * the sign folded into the max, one clamp (a lane whose max
+                 * is not finite comes out NaN whatever its sum is) */
+                const __m512d lim = fa_vset(-200.0), nM = _mm512_sub_pd(_mm512_setzero_pd(), Mj);
+                for (fa_index k = k0; k < k1; k++) {
+                    __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, x + k * inner + j));
+                    __m512d e = fa_vexp(_mm512_max_pd(lim, sg > 0.0f ? _mm512_sub_pd(v, Mj)
+                                                                       : _mm512_sub_pd(nM, v)));
+                    if (te) _mm512_mask_storeu_pd(te + k * FA_SOFTMAX_LANES + j, msk, e);
+                    t = _mm512_add_pd(t, e);
+                }
+            } else {
+                for (fa_index k = k0; k < k1; k++) {
+                    __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + k * inner + j, kk, sgd), Mj, &top);
+                    t = _mm512_add_pd(t, _mm512_maskz_mov_pd((__mmask8)~top, e));
+                    c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
+                }
             }
             _mm512_mask_storeu_pd(tot + j, msk, t);
             _mm512_mask_storeu_pd(cn + j, msk, c);
