@@ -136,6 +136,7 @@ static void FA_SYM(fa_sm32_row)(const float *x, float *y, fa_index n, float sg, 
             cnt = 0.0;
             M = mn;
         }
+        if (M == -INFINITY) continue;    /* all -inf so far: no terms yet */
         if (!(fabsf(M) < INFINITY)) break;
         double bc;
         rest += FA_SYM(fa_sm32_expsum)(x + b, len, sg, M, &bc, one ? th : NULL, one ? tl : NULL);
@@ -203,7 +204,8 @@ static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index 
                 float e, lo;
                 int top;
                 FA_SM32_TERM(xk[j], m[j], e, lo, top);
-                tot[j] += top ? 0.0 : (double)e + (double)lo;
+                /* a lane whose max is still -inf has no terms yet */
+                tot[j] += (top | (m[j] == -INFINITY)) ? 0.0 : (double)e + (double)lo;
                 cn[j] += top ? 1.0 : 0.0;
             }
         }
@@ -372,6 +374,13 @@ static void fa_v512_sm32_row(const float *x, float *y, fa_index n, float sg, int
             }
             M = mn;
         }
+        if (M == -INFINITY) {            /* all -inf so far: its terms are 0 */
+            if (th) {
+                Mb[b / FA_SMB] = M;
+                for (fa_index i = 0; i < len; i++) th[b + i] = 0.0;
+            }
+            continue;
+        }
         if (!(fabsf(M) < INFINITY)) break;
         if (th) Mb[b / FA_SMB] = M;
         if (!logsm) {      /* max terms summed, not counted: cnt stays 0 */
@@ -504,22 +513,32 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
                 continue;          /* every lane non-finite: their sums are unused */
             }
             if (tm) _mm512_mask_storeu_pd(tm + (k0 / FA_SMK) * FA_SOFTMAX_LANES + j, msk, Mj);
+            /* lanes whose max is not finite (yet: a column may start with a
+             * block of -inf) take no terms; a NaN or +inf lane comes out NaN
+             * whatever its sum is, a -inf one gets its terms from later blocks */
+            const __mmask8 fin = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), Mj),
+                                                    fa_vset(INFINITY), _CMP_LT_OQ) & msk;
             if (!logsm) {
                 /* softmax/softmin: as fa_v512_sm32_sum1 -- max terms summed,
-                 * the sign folded into the max, one clamp (a lane whose max
-                 * is not finite comes out NaN whatever its sum is) */
+                 * the sign folded into the max, one clamp */
                 const __m512d lim = fa_vset(-200.0), nM = _mm512_sub_pd(_mm512_setzero_pd(), Mj);
                 for (fa_index k = k0; k < k1; k++) {
                     __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, x + k * inner + j));
                     __m512d e = fa_vexp(_mm512_max_pd(lim, sg > 0.0f ? _mm512_sub_pd(v, Mj)
                                                                        : _mm512_sub_pd(nM, v)));
+                    e = _mm512_maskz_mov_pd(fin, e);
                     if (te) _mm512_mask_storeu_pd(te + k * FA_SOFTMAX_LANES + j, msk, e);
                     t = _mm512_add_pd(t, e);
                 }
             } else {
+                /* log_softmax: the max terms counted (as fa_v512_sm32_expsum) */
+                const __m512d lim = fa_vset(-200.0), nM = _mm512_sub_pd(_mm512_setzero_pd(), Mj);
                 for (fa_index k = k0; k < k1; k++) {
-                    __m512d e = fa_v512_sm_term(fa_v512_sm_load(x + k * inner + j, kk, sgd), Mj, &top);
-                    t = _mm512_add_pd(t, _mm512_maskz_mov_pd((__mmask8)~top, e));
+                    __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, x + k * inner + j));
+                    __m512d d = sg > 0.0f ? _mm512_sub_pd(v, Mj) : _mm512_sub_pd(nM, v);
+                    top = _mm512_mask_cmp_pd_mask(fin, d, _mm512_setzero_pd(), _CMP_EQ_OQ);
+                    __m512d e = fa_vexp(_mm512_max_pd(lim, d));
+                    t = _mm512_mask_add_pd(t, (__mmask8)(fin & ~top), t, e);
                     c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
                 }
             }

@@ -131,6 +131,7 @@ static int fa_v512_sm64_row(const double *x, double *y, fa_index n, double sg, i
             }
             M = mn;
         }
+        if (M == -INFINITY) continue;    /* all -inf so far: no terms yet */
         if (!(fabs(M) < INFINITY)) break;
         const __m512d Md = fa_vset(M);
         __m512d c = _mm512_setzero_pd();

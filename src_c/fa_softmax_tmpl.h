@@ -164,6 +164,7 @@ static void SM_FN(fa_sm_row)(const SM_T *x, SM_T *y, fa_index n, double sg, int 
             cnt = 0.0;
             M = mn;
         }
+        if (M == -INFINITY) continue;    /* all -inf so far: no terms yet */
         cnt += SM_FN(fa_sm_expblock)(x + b, tmp, len, sg, M, &q[1]);
         SM_FN(fa_sm_sumblock)(tmp, len, s, q);
     }
@@ -228,7 +229,11 @@ static void SM_FN(fa_sm_cols)(const SM_T *x, SM_T *y, fa_index n, fa_index inner
                 double lo = (v - (d - bb)) + (-m[j] - bb);
                 double e = fa_exp_dd2(d, fabs(d) < 1e300 ? lo : 0.0, &el);
                 int top = d == 0.0;
-                e = top ? 0.0 : e;
+                /* a lane whose max is still -inf (a column that starts with
+                 * -inf) has no terms yet: -inf - -inf must not reach the sum */
+                int none = m[j] == -INFINITY;
+                e = (top | none) ? 0.0 : e;
+                el = none ? 0.0 : el;
                 c[j] += top ? 1.0 : 0.0;
                 double t = s[j] + e;
                 double b2 = t - s[j];
