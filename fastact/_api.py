@@ -401,6 +401,16 @@ def _fast_head(entry: Activation, ns: Dict[str, Any], calls: List[str], guard: s
     return head + "        kid, kp = _kid, _kp\n" + indent(run, 4)
 
 
+def _fast_call_src(call: str) -> str:
+    """The head of a public function whose fast path is one _ext call
+    (`call`, which computes r): taken with the C backend, falling through
+    to the general path when the call returns NotImplemented."""
+    return ("    if backend is None and _backend_get() == 'c':\n"
+            f"        r = {call}\n"
+            "        if r is not NotImplemented:\n"
+            "            return r\n")
+
+
 def make_function(entry: Activation, module: str, backend: Optional[str] = None):
     """Build the public function for `entry` with a real signature."""
     sig = ", ".join(f"{p.name}={p.name}_default" if p.kind != "array" else p.name
@@ -418,25 +428,16 @@ def make_function(entry: Activation, module: str, backend: Optional[str] = None)
         # Fast path (see _ext.fast_prelu): a float or 1-D float64 weight, int axis
         ns.update(_fastp=_ext.fast_prelu, _backend_get=_backend.get,
                   _kid=_KERNEL_ID["leaky_relu"], _mc=entry.min_chunk)
-        body = ("    if backend is None and _backend_get() == 'c':\n"
-                "        r = _fastp(_kid, x, out, weight, axis, _mc)\n"
-                "        if r is not NotImplemented:\n"
-                "            return r\n") + body
+        body = _fast_call_src("_fastp(_kid, x, out, weight, axis, _mc)") + body
     if entry.kind == "maxout" and backend is None and _ext is not None:
         # Fast path (see _ext.fast_maxout): int pool_size and axis
         ns.update(_fastm=_ext.fast_maxout, _backend_get=_backend.get, _mc=entry.min_chunk)
-        body = ("    if backend is None and _backend_get() == 'c':\n"
-                "        r = _fastm(x, out, pool_size, axis, _mc)\n"
-                "        if r is not NotImplemented:\n"
-                "            return r\n") + body
+        body = _fast_call_src("_fastm(x, out, pool_size, axis, _mc)") + body
     if entry.kind == "rowwise" and backend is None and _ext is not None:
         # Fast path (see _ext.fast_rowwise): C-contiguous input, int axis.
         ns.update(_fastrow=_ext.fast_rowwise, _backend_get=_backend.get,
                   _op=_ROWWISE_OP[entry.name], _mc=entry.min_chunk)
-        body = ("    if backend is None and _backend_get() == 'c':\n"
-                "        r = _fastrow(_op, x, out, axis, _mc)\n"
-                "        if r is not NotImplemented:\n"
-                "            return r\n") + body
+        body = _fast_call_src("_fastrow(_op, x, out, axis, _mc)") + body
     src = f"def {entry.name}(x{', ' + sig if sig else ''}, *, out=None, backend={backend!r}):\n" + body
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{entry.name}>", "exec"), ns)
@@ -1042,10 +1043,7 @@ def _make_rowwise_backward(entry: Activation, module: str, backend: Optional[str
         ns.update(_fastrb=_ext.fast_rowwise_backward, _backend_get=_backend.get,
                   _op=_ROWWISE_OP[entry.name], _mc=entry.min_chunk)
         head, rest = src.split("\n", 1)
-        src = (head + "\n    if backend is None and _backend_get() == 'c':\n"
-               "        r = _fastrb(_op, grad_output, y, out, axis, _mc)\n"
-               "        if r is not NotImplemented:\n"
-               "            return r\n" + rest)
+        src = head + "\n" + _fast_call_src("_fastrb(_op, grad_output, y, out, axis, _mc)") + rest
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{base}_backward>", "exec"), ns)
     fn = ns[f"{base}_backward"]

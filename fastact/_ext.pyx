@@ -511,8 +511,7 @@ def fast_prelu(int kid, object x, object out, object weight, object axis, Py_ssi
     cdef cnp.ndarray wa
     cdef double w0
     cdef const double *wp
-    cdef Py_ssize_t i, nw, ax, outer = 1, inner = 1
-    cdef int nd = cnp.PyArray_NDIM(xa)
+    cdef Py_ssize_t i, nw, ax, outer, inner
     if not _fast_input(xa):
         return NotImplemented
     if type(weight) is float:
@@ -524,11 +523,11 @@ def fast_prelu(int kid, object x, object out, object weight, object axis, Py_ssi
             return NotImplemented
         nw = cnp.PyArray_DIMS(wa)[0]
         wp = <const double *>cnp.PyArray_DATA(wa)
+        if nw == 0:
+            return NotImplemented
         for i in range(nw):
             if not (fabs(wp[i]) < INFINITY):
                 return NotImplemented
-        if nw == 0:
-            return NotImplemented
         if nw == 1:
             w0 = wp[0]
         else:
@@ -555,7 +554,7 @@ def fast_maxout(object x, object out, object pool, object axis, Py_ssize_t min_c
     cdef cnp.ndarray ya
     cdef int nd = cnp.PyArray_NDIM(xa)
     cdef int typ = cnp.PyArray_TYPE(xa)
-    cdef Py_ssize_t ax, p, n, outer = 1, inner = 1
+    cdef Py_ssize_t ax, p, n, outer, inner
     cdef cnp.npy_intp dims[32]
     cdef int i
     cdef char *xp
@@ -641,9 +640,7 @@ def fast_rowwise(int op, object x, object out, object axis, Py_ssize_t min_chunk
         return NotImplemented
     cdef cnp.ndarray xa = <cnp.ndarray>x
     cdef cnp.ndarray ya
-    cdef int nd = cnp.PyArray_NDIM(xa)
-    cdef Py_ssize_t ax, outer = 1, inner = 1
-    cdef int i
+    cdef Py_ssize_t ax, outer, inner
     if not _fast_input(xa) or cnp.PyArray_SIZE(xa) == 0 \
             or not _axis_split(xa, axis, &ax, &outer, &inner):
         return NotImplemented
@@ -660,9 +657,7 @@ def fast_rowwise_backward(int op, object g, object y, object out, object axis,
     if type(axis) is not int or not _fast_pair(g, y):
         return NotImplemented
     cdef cnp.ndarray ya = <cnp.ndarray>y
-    cdef int nd = cnp.PyArray_NDIM(ya)
-    cdef Py_ssize_t ax, outer = 1, inner = 1
-    cdef int i
+    cdef Py_ssize_t ax, outer, inner
     if cnp.PyArray_SIZE(ya) == 0 or not _axis_split(ya, axis, &ax, &outer, &inner):
         return NotImplemented
     o = _fast_out2(g, ya, out)

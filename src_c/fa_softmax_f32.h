@@ -276,6 +276,13 @@ FA_V_INLINE __m512d fa_v512_logS(__m512d u)
     return _mm512_fmadd_pd(k, fa_vset(0.6931471805599453), fa_vlog1p01(f));
 }
 
+/* sg v - M for the float32 AVX-512 sums with the sign folded into the max:
+ * Ms = M (neg = 0) or -M (neg = 1, softmin: -v - M = Ms - v) */
+FA_V_INLINE __m512d fa_v512_sm_d(__m512d v, __m512d Ms, int neg)
+{
+    return neg ? _mm512_sub_pd(Ms, v) : _mm512_sub_pd(v, Ms);
+}
+
 /* log_softmax's sum: the max terms (v == M) counted in *cnt_out, the rest
  * summed; the same clamp as fa_v512_sm32_sum1 (M is finite here, so v - M
  * is never NaN); neg: x is negated (log_softmin) */
@@ -287,7 +294,7 @@ FA_V_INLINE double fa_v512_sm32_expsum(const float *x, fa_index len, float M, do
     const __m512d Md = fa_vset(neg ? -(double)M : (double)M), lim = fa_vset(-200.0);
     const __m512d zero = _mm512_setzero_pd(), one = fa_vset(1.0);
     fa_index i = 0;
-#define FA_SMC_DIFF(v) (neg ? _mm512_sub_pd(Md, (v)) : _mm512_sub_pd((v), Md))
+#define FA_SMC_DIFF(v) fa_v512_sm_d((v), Md, neg)
     /* two independent chains per step (the exp's latency); the final
      * combination order is fixed, so results do not depend on threads */
     for (; i + 16 <= len; i += 16) {
@@ -324,7 +331,7 @@ FA_V_INLINE double fa_v512_sm32_sum1(const float *x, fa_index len, float M, doub
     __m512d sum = _mm512_setzero_pd(), sum2 = _mm512_setzero_pd();
     const __m512d Md = fa_vset(neg ? -(double)M : (double)M), lim = fa_vset(-200.0);
     fa_index i = 0;
-#define FA_SM1_TERM(v) fa_vexp(_mm512_max_pd(lim, neg ? _mm512_sub_pd(Md, (v)) : _mm512_sub_pd((v), Md)))
+#define FA_SM1_TERM(v) fa_vexp(_mm512_max_pd(lim, fa_v512_sm_d((v), Md, neg)))
     for (; i + 16 <= len; i += 16) {
         __m512d e1 = FA_SM1_TERM(_mm512_cvtps_pd(_mm256_loadu_ps(x + i)));
         __m512d e2 = FA_SM1_TERM(_mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8)));
@@ -518,26 +525,21 @@ static void fa_v512_sm32_cols(const float *x, float *y, fa_index n, fa_index inn
              * whatever its sum is, a -inf one gets its terms from later blocks */
             const __mmask8 fin = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), Mj),
                                                     fa_vset(INFINITY), _CMP_LT_OQ) & msk;
-            if (!logsm) {
-                /* softmax/softmin: as fa_v512_sm32_sum1 -- max terms summed,
-                 * the sign folded into the max, one clamp */
-                const __m512d lim = fa_vset(-200.0), nM = _mm512_sub_pd(_mm512_setzero_pd(), Mj);
-                for (fa_index k = k0; k < k1; k++) {
-                    __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, x + k * inner + j));
-                    __m512d e = fa_vexp(_mm512_max_pd(lim, sg > 0.0f ? _mm512_sub_pd(v, Mj)
-                                                                       : _mm512_sub_pd(nM, v)));
+            /* the terms as fa_v512_sm32_sum1 (softmax/softmin: max terms summed)
+             * or fa_v512_sm32_expsum (log_softmax: counted) */
+            const int neg = sg < 0.0f;
+            const __m512d lim = fa_vset(-200.0);
+            const __m512d Ms = neg ? _mm512_sub_pd(_mm512_setzero_pd(), Mj) : Mj;
+            for (fa_index k = k0; k < k1; k++) {
+                __m512d d = fa_v512_sm_d(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, x + k * inner + j)),
+                                         Ms, neg);
+                __m512d e = fa_vexp(_mm512_max_pd(lim, d));
+                if (!logsm) {
                     e = _mm512_maskz_mov_pd(fin, e);
                     if (te) _mm512_mask_storeu_pd(te + k * FA_SOFTMAX_LANES + j, msk, e);
                     t = _mm512_add_pd(t, e);
-                }
-            } else {
-                /* log_softmax: the max terms counted (as fa_v512_sm32_expsum) */
-                const __m512d lim = fa_vset(-200.0), nM = _mm512_sub_pd(_mm512_setzero_pd(), Mj);
-                for (fa_index k = k0; k < k1; k++) {
-                    __m512d v = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(msk, x + k * inner + j));
-                    __m512d d = sg > 0.0f ? _mm512_sub_pd(v, Mj) : _mm512_sub_pd(nM, v);
+                } else {
                     top = _mm512_mask_cmp_pd_mask(fin, d, _mm512_setzero_pd(), _CMP_EQ_OQ);
-                    __m512d e = fa_vexp(_mm512_max_pd(lim, d));
                     t = _mm512_mask_add_pd(t, (__mmask8)(fin & ~top), t, e);
                     c = _mm512_mask_add_pd(c, top, c, fa_vset(1.0));
                 }
