@@ -233,14 +233,55 @@ static const double fa_tanhshrink_coef[33] = {
 
 };
 
+/* float64 pieces of tanhshrink (shared with its derivative, fa_dcore_tanhshrink):
+ * the series factor P + *Pl = sum d_m z^m with z = a^2 = z + *zl exactly
+ * (the last Horner step carried as hi + lo, 1/3's own rounding included),
+ * so that a - tanh(a) = a^3 (P + Pl) and tanh(a) = a (1 - z (P + Pl)). */
+#define FA_THIRD_LO 1.850371707708594e-17 /* 1/3 - fa_tanhshrink_coef[0] */
+FA_INLINE double fa_tanhshrink_series(double a, double *z_out, double *zl_out, double *Pl)
+{
+    double z = a * a;
+    double q = fa_tanhshrink_coef[32];
+#pragma GCC unroll 40
+    for (int i = 31; i >= 1; i--) q = FA_FMA(q, z, fa_tanhshrink_coef[i]);
+    double zl = fa_prod_lo(a, a, z);
+    double zq = z * q;
+    double zql = fa_prod_lo(z, q, zq) + zl * q;
+    double P = fa_tanhshrink_coef[0] + zq;            /* Fast2Sum: |1/3| > |zq| */
+    *Pl = ((fa_tanhshrink_coef[0] - P) + zq) + (zql + FA_THIRD_LO);
+    *z_out = z;
+    *zl_out = zl;
+    return P;
+}
+
+/* u + *ul = 2 / (e^{2a} + 1) = 1 - tanh(a) for a >= 0, one quotient
+ * correction with exp's low part (relative error ~0.6 * 2^-53: the rounding
+ * of exp's reduced polynomial).  2a clamped at 100: from a = 50 on u <
+ * 2^-142 is far below half an ULP of anything it is added to, and e^700
+ * would overflow the product splits of the paths without FMA (fa_prod_lo:
+ * Dekker's splitter times 1e304 is inf, and inf - inf made tanhshrink(500)
+ * NaN there). */
+FA_INLINE double fa_one_minus_tanh(double a, double *ul)
+{
+    double el;
+    double e = fa_exp_dd2(fa_min(a + a, 100.0), 0.0, &el);
+    double dh = e + 1.0;
+    double b1 = dh - e;
+    double dl = ((e - (dh - b1)) + (1.0 - b1)) + el;  /* TwoSum(e, 1) + el */
+    double qt = 2.0 / dh;
+    double ph = qt * dh;
+    *ul = (((2.0 - ph) - fa_prod_lo(qt, dh, ph)) - qt * dl) / dh;
+    return qt;
+}
+
 FA_INLINE double fa_core_tanhshrink(double x, const fa_params *p, int lowp)
 {
     (void)p;
     double a = fabs(x);
-    double z = a * a;
     double s;
     double big;
     if (lowp) {
+        double z = a * a;
         s = fa_tanhshrink_coef[9];
         /* fully unrolled: a loop left here keeps the element loop scalar */
 #pragma GCC unroll 16
@@ -250,34 +291,17 @@ FA_INLINE double fa_core_tanhshrink(double x, const fa_params *p, int lowp)
         big = a - e / (e + 2.0);
         s = a < 0.3 ? s : big;
     } else {
-        /* float64: the last Horner step, a^3 = a*z and the final product are
-         * carried as hi + lo (1/3's own rounding, FA_THIRD_LO, included), and
-         * 2/(e^{2a} + 1) gets one quotient correction with exp's low part:
-         * ~0.6 ULP instead of ~2.5. */
-        double q = fa_tanhshrink_coef[32];
-#pragma GCC unroll 40
-        for (int i = 31; i >= 1; i--) q = FA_FMA(q, z, fa_tanhshrink_coef[i]);
-        double zl = fa_prod_lo(a, a, z);
-        double zq = z * q;
-        double zql = fa_prod_lo(z, q, zq) + zl * q;
-        double P = fa_tanhshrink_coef[0] + zq;            /* Fast2Sum: |1/3| > |zq| */
-        double Pl = ((fa_tanhshrink_coef[0] - P) + zq) + (zql + 1.850371707708594e-17);
+        /* float64: the series and a^3 = a*z carried as hi + lo, and
+         * 2/(e^{2a} + 1) with one quotient correction: ~0.6 ULP instead
+         * of ~2.5. */
+        double z, zl, Pl;
+        double P = fa_tanhshrink_series(a, &z, &zl, &Pl);
         double a3 = z * a;
         double a3l = fa_prod_lo(z, a, a3) + zl * a;
         double y = a3 * P;
         s = y + (fa_prod_lo(a3, P, y) + (a3 * Pl + a3l * P));
-        double el;
-        /* 2a clamped at 100: from a = 50 on 2/(e^2a + 1) < 2^-142 is far
-         * below half an ULP of a - 1, and e^700 would overflow the product
-         * splits of the paths without FMA (fa_prod_lo: Dekker's splitter
-         * times 1e304 is inf, and inf - inf made tanhshrink(500) NaN there) */
-        double e = fa_exp_dd2(fa_min(a + a, 100.0), 0.0, &el);
-        double dh = e + 1.0;
-        double b1 = dh - e;
-        double dl = ((e - (dh - b1)) + (1.0 - b1)) + el;  /* TwoSum(e, 1) + el */
-        double qt = 2.0 / dh;
-        double ph = qt * dh;
-        double ql = (((2.0 - ph) - fa_prod_lo(qt, dh, ph)) - qt * dl) / dh;
+        double ql;
+        double qt = fa_one_minus_tanh(a, &ql);
         double am1 = a - 1.0;                             /* exact on [0.5, 2] */
         double t = am1 + qt;
         double b2 = t - am1;

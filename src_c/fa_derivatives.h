@@ -102,20 +102,72 @@ FA_INLINE double fa_dcore_hardtanh(double x, const fa_params *p, int lowp)
     return fa_dnan(x, d);
 }
 
-/* tanhshrink' = tanh^2 (tanh keeps relative accuracy near 0). */
+/* tanhshrink' = tanh^2 (tanh keeps relative accuracy near 0).
+ * float64: t*t from a ~0.8-ULP tanh was 2.6 ULP (and g t^2 3.3), so tanh^2
+ * is formed from tanhshrink's double-double pieces and rounded once:
+ *   a <  0.85: tanh = a w, w = 1 - z (P + Pl) in [0.76, 1]  ->  z w^2
+ *   a >= 0.85: tanh = 1 - u, u = 2/(e^2a + 1) <= 0.31       ->  1 - u (2 - u)
+ * (every difference is a Fast2Sum: its larger operand is the exact 1 or 2). */
 FA_INLINE double fa_dcore_tanhshrink(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double t = fa_tanh(x, lowp);
-    return t * t;
+    if (lowp) {
+        double t = fa_tanh(x, lowp);
+        return t * t;
+    }
+    double a = fabs(x);
+    double z, zl, Pl;
+    double P = fa_tanhshrink_series(fa_min(a, 0.85), &z, &zl, &Pl);
+    double zp = z * P;
+    double zpl = fa_prod_lo(z, P, zp) + (zl * P + z * Pl);
+    double w = 1.0 - zp;
+    double wl = ((1.0 - w) - zp) - zpl;
+    double W = w * w;
+    double Wl = fa_prod_lo(w, w, W) + 2.0 * w * wl;
+    double zW = z * W;
+    double small = zW + (fa_prod_lo(z, W, zW) + (zl * W + z * Wl));
+    double ul;
+    double u = fa_one_minus_tanh(a, &ul);
+    double b = 2.0 - u;
+    double bl = ((2.0 - b) - u) - ul;
+    double v = u * b;
+    double vl = fa_prod_lo(u, b, v) + (u * bl + ul * b);
+    double h = 1.0 - v;
+    double big = h + (((1.0 - h) - v) - vl);
+    double y = a < 0.85 ? small : big;
+    return a == a ? y : a;                           /* NaN */
 }
 
-/* softsign' = 1 / (1 + |x|)^2 (0 at +-inf). */
+/* softsign' = 1 / (1 + |x|)^2 (0 at +-inf).
+ * float64: q = 1 + |x| and q^2 as double-doubles, then one Newton
+ * correction of the reciprocal: one rounding (~0.5 ULP) instead of four
+ * (3.2 ULP measured).  |x| > 2^500 is scaled by 2^-600 (exact; 1 + |x| =
+ * |x| there) and the result unscaled by two factors 2^-600, the second
+ * rounding once into the subnormals: 1/x^2 is representable up to
+ * |x| = 4.5e161, which the plain 1/(q q) flushed to 0 from 1.3e154. */
 FA_INLINE double fa_dcore_softsign(double x, const fa_params *p, int lowp)
 {
-    (void)p; (void)lowp;
+    (void)p;
     double q = 1.0 + fabs(x);
-    return 1.0 / (q * q);
+    double r = 1.0 / (q * q);
+    if (!lowp) {
+        double a = fabs(x);
+        int huge = a > 0x1p500;
+        double as = a * 0x1p-600;
+        double bb = q - a;
+        double ql = (1.0 - bb) + (a - (q - bb));      /* TwoSum(a, 1) */
+        ql = huge ? 0.0 : ql;
+        double qs = huge ? as : q;
+        double Q = qs * qs;
+        double Ql = fa_prod_lo(qs, qs, Q) + 2.0 * qs * ql;
+        double rq = 1.0 / Q;
+        double pr = rq * Q;
+        double e = ((1.0 - pr) - fa_prod_lo(rq, Q, pr)) - rq * Ql;
+        double c = FA_FMA(rq, e, rq);
+        c = huge ? (c * 0x1p-600) * 0x1p-600 : c;
+        r = a == INFINITY ? 0.0 : c;                  /* NaN falls through */
+    }
+    return r;
 }
 
 /* ---------------- ReLU family ---------------- */
@@ -163,10 +215,24 @@ FA_INLINE double fa_dcore_celu(double x, const fa_params *p, int lowp)
     return x > 0.0 ? 1.0 : n;
 }
 
+/* selu' = scale alpha e^x for x <= 0.  float64: the constant (its own
+ * rounding FA_SELU_ALPHA_SCALE_LO) and e^x (exp's low part) as
+ * double-doubles, one rounding: 1.4 ULP -> ~0.9 (and g f' 2.1 -> ~1.4). */
+#define FA_SELU_ALPHA_SCALE_LO 1.41535193800845e-17 /* mpmath: alpha*scale - the double */
 FA_INLINE double fa_dcore_selu(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double n = FA_SELU_ALPHA_SCALE * fa_exp(fa_min(x, 0.0), lowp);
+    double n;
+    if (lowp) {
+        n = FA_SELU_ALPHA_SCALE * fa_exp(fa_min(x, 0.0), lowp);
+    } else {
+        double el;
+        double e = fa_exp_dd2(fa_min(x, 0.0), 0.0, &el);
+        double y = FA_SELU_ALPHA_SCALE * e;
+        double yl = fa_prod_lo(FA_SELU_ALPHA_SCALE, e, y)
+                  + (FA_SELU_ALPHA_SCALE * el + FA_SELU_ALPHA_SCALE_LO * e);
+        n = y + yl;
+    }
     return x > 0.0 ? FA_SELU_SCALE : n;
 }
 

@@ -661,3 +661,49 @@ def test_vanishing_gradients_script():
     assert ratio["sigmoid"] < 1e-6
     for name in ("tanh", "relu", "gelu"):
         assert 1e-3 < ratio[name] < 1e3, (name, ratio[name])
+
+
+# float64 derivatives whose naive formulas lost 2-3 ULP (tanh^2, 1/(1+|x|)^2,
+# scale*alpha*e^x), at the branch points and tails, against exact values.
+# Generated with mpmath (dps 80; float(mpf) rounds to nearest):
+#   A, S = mpf('1.6732632423543772848170429916717'), mpf('1.0507009873554804934193349852946')
+#   softsign' = 1/(1+|x|)^2, tanhshrink' = tanh(x)^2, selu' = S*A*exp(x) (x <= 0) else S
+#   print(float(x).hex(), float(f(mpf(x))).hex())
+F64_DERIVATIVE_EXACT = {
+    "softsign": [
+        ('0x1.0000000000000p+0', '0x1.0000000000000p-2'),
+        ('0x1.414bddaa6e9e9p-13', '0x1.ffd7d8e10a16bp-1'),
+        ('0x1.dd55745cbb7edp+514', '0x0.012688b70e62bp-1022'),   # subnormal
+        ('0x1.1121f1c13fd92p+533', '0x0.00000000000e1p-1022'),   # was flushed to 0
+        ('0x1.c73892ecbfbf4p+536', '0x0.0000000000001p-1022'),
+        ('-0x1.4000000000000p+1', '0x1.4e5e0a72f0539p-4'),
+    ],
+    "tanhshrink": [
+        ('0x1.b333333333333p-1', '0x1.e909f2c1c48c1p-2'),        # 0.85: branch point
+        ('0x1.b333333333332p-1', '0x1.e909f2c1c48c0p-2'),
+        ('-0x1.68f37932eb958p-8', '0x1.fceb09f168774p-16'),
+        ('0x1.d1ac023824c5cp-1', '0x1.0a15a00d728abp-1'),
+        ('0x1.4000000000000p+4', '0x1.0000000000000p+0'),
+        ('0x1.67e9c127b6e74p-532', '0x0.00000000007e8p-1022'),   # tanh^2 subnormal
+        ('-0x1.8000000000000p+1', '0x1.faf2d6ba110e8p-1'),
+    ],
+    "selu": [
+        ('-0x1.f2232e60ef0bcp-1', '0x1.543bdfb21c590p-1'),
+        ('-0x1.5e00000000000p+9', '0x1.e6e6f1484e377p-1010'),
+        ('-0x1.7480000000000p+9', '0x0.0000000000001p-1022'),
+        ('-0x1.0624dd2f1a9fcp-10', '0x1.c19fa31f1e345p+0'),
+        ('0x1.0000000000000p-1', '0x1.0cfabd6a91132p+0'),
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(F64_DERIVATIVE_EXACT))
+def test_float64_derivative_exact_values(isa, name):
+    """f' within 1 ULP and g*f' within 2 ULP of the exact values, every ISA."""
+    pairs = F64_DERIVATIVE_EXACT[name]
+    x = np.array([float.fromhex(a) for a, _ in pairs])
+    want = np.array([float.fromhex(b) for _, b in pairs])
+    assert_close_ulp(fastact.derivative(name, x), want, tol=1.0, what=f"{name}'[{isa}]")
+    g = np.full_like(x, 1.0)
+    assert_close_ulp(getattr(fastact, name + "_backward")(g, x), want, tol=1.0,
+                     what=f"{name}_backward[{isa}]")
