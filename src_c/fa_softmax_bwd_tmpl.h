@@ -69,13 +69,37 @@ FA_INLINE double fa_smb_logsm(double g, double y, double Sh, double Sl, double t
 }
 #endif
 
+#ifndef FA_SMB_YD_DEFINED
+#define FA_SMB_YD_DEFINED
+/* float64: y (g - S) with S = Sh + Sm + Sl (the row sum to ~eps^3, see
+ * SMB_ACC).  g - Sh and then - Sm are exact TwoSums, the rest is second
+ * order, and y dh + y dl is rounded once by the FMA: ~0.5 ULP even where g
+ * and S agree to 100 bits (a confident row: y = (1 - 2^-53, ...) makes
+ * g_top - S ~ 1e-17 of g_top), where ((g - Sh) - Sm) then y * rounded three
+ * times (2.0 ULP measured) and one double of compensation (S + C, 2^-106
+ * of S) 2.75.  A non-finite dh (S or g infinite) keeps the plain value: the
+ * TwoSum errors would be inf - inf. */
+FA_INLINE double fa_smb_yd(double y, double g, double Sh, double Sm, double Sl)
+{
+    double dh = g - Sh, b1 = dh - g;
+    double dl = (g - (dh - b1)) + (-Sh - b1);
+    double uh = dh - Sm, b2 = uh - dh;
+    double ul = (dh - (uh - b2)) + (-Sm - b2);
+    double t = (ul + dl) - Sl;
+    int fin = fabs(dh) < INFINITY;
+    uh = fin ? uh : dh;
+    t = fin ? t : 0.0;
+    return FA_FMA(y, uh, y * t);
+}
+#endif
+
 FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
                                   double sg, int logsm)
 {
     double s[FA_SMW], q[FA_SMW], r[FA_SMW];
     for (int j = 0; j < FA_SMW; j++) { s[j] = 0.0; q[j] = 0.0; r[j] = 0.0; }
     fa_index full = n - n % FA_SMW;
-    double S = 0.0, C = 0.0;   /* the row sum and (float64) its compensation */
+    double S = 0.0, C = 0.0, D = 0.0;  /* the row sum S + C + D (three levels) */
     double gm = 0.0;           /* float32: max |g|, for the float write loop's range */
     double ym = 0.0;           /* and max |y|: <= 1 for a softmax output; larger (any
                                 * y is accepted) could overflow y * dl in float */
@@ -101,19 +125,24 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
             double gv = (double)g[i], yv = (double)y[i];
             SMB_ACC(s[0], q[0], r[0], gv, yv, logsm);
         }
-        for (int j = 0; j < FA_SMW; j++) {  /* lanes combined with TwoSum, in order */
+        for (int j = 0; j < FA_SMW; j++) {  /* lanes combined in order, as a cascade */
             double t = S + s[j];
             double bb = t - S;
-            C += ((S - (t - bb)) + (s[j] - bb)) + (q[j] + r[j]);
+            double e = (S - (t - bb)) + (s[j] - bb);
             S = t;
+            SMB_TWO(C, D, e);
+            SMB_TWO(C, D, q[j]);
+            D += r[j];
         }
     }
     C = fabs(S) < INFINITY ? C : 0.0;   /* an overflowed sum: no NaN from its error terms */
+    D = fabs(S) < INFINITY ? D : 0.0;
+    double C1 = C + D;                  /* two levels are enough for the other writes */
     if (logsm) {
-        double tot = S + C;
+        double tot = S + C1;
 #pragma omp simd
         for (fa_index i = 0; i < n; i++)
-            o[i] = (SM_T)fa_smb_logsm((double)g[i], (double)y[i], S, C, tot);
+            o[i] = (SM_T)fa_smb_logsm((double)g[i], (double)y[i], S, C1, tot);
     } else if (sg > 0) {
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
@@ -125,7 +154,7 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
              * cannot split S into sh + sl (NaN, huge, tiny) or g - sh could
              * overflow (|S| + max|g| >= 1e38) take the double loop. */
             float sh = (float)S;
-            double r = (S - (double)sh) + C;             /* S + C - sh */
+            double r = (S - (double)sh) + C1;             /* S + C - sh */
             float sl = (float)r, sm = (float)(r - (double)sl);
 #pragma omp simd
             for (fa_index i = 0; i < n; i++) {
@@ -139,13 +168,14 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
         {
 #pragma omp simd
             for (fa_index i = 0; i < n; i++)
-                o[i] = (SM_T)((double)y[i] * (((double)g[i] - S) - C));
+                o[i] = SM_LOWP ? (SM_T)((double)y[i] * (((double)g[i] - S) - C1))
+                               : (SM_T)fa_smb_yd((double)y[i], (double)g[i], S, C, D);
         }
     } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
             float sh = (float)S;
-            double r = (S - (double)sh) + C;
+            double r = (S - (double)sh) + C1;
             float sl = (float)r, sm = (float)(r - (double)sl);
 #pragma omp simd
             for (fa_index i = 0; i < n; i++) {
@@ -159,7 +189,8 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
         {
 #pragma omp simd
             for (fa_index i = 0; i < n; i++)
-                o[i] = (SM_T)((double)y[i] * ((S - (double)g[i]) + C));
+                o[i] = SM_LOWP ? (SM_T)((double)y[i] * ((S - (double)g[i]) + C1))
+                               : (SM_T)-fa_smb_yd((double)y[i], (double)g[i], S, C, D);
         }
     }
 }
@@ -186,8 +217,11 @@ FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_ind
         }
     }
     for (fa_index j = 0; j < w; j++) {
-        q[j] = fabs(s[j]) < INFINITY ? q[j] + r[j] : 0.0;
-        if (logsm) { s[j] += q[j]; q[j] = 0.0; }
+        int fin = fabs(s[j]) < INFINITY;
+        q[j] = fin ? q[j] : 0.0;
+        r[j] = fin ? r[j] : 0.0;
+        if (logsm) { s[j] += q[j] + r[j]; q[j] = 0.0; r[j] = 0.0; }
+        else if (SM_LOWP) { q[j] += r[j]; r[j] = 0.0; }
     }
     for (fa_index k = 0; k < n; k++) {
         const SM_T *gk = g + k * inner, *yk = y + k * inner;
@@ -199,7 +233,8 @@ FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_ind
         } else {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
-                ok[j] = (SM_T)(sg * ((double)yk[j] * (((double)gk[j] - s[j]) - q[j])));
+                ok[j] = SM_LOWP ? (SM_T)(sg * ((double)yk[j] * (((double)gk[j] - s[j]) - q[j])))
+                                : (SM_T)(sg * fa_smb_yd((double)yk[j], (double)gk[j], s[j], q[j], r[j]));
         }
     }
 }
