@@ -462,29 +462,39 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
     /* first order: erfc(z + dz) = erfc(z) - 2/sqrt(pi) exp(-z^2) dz */
     double zc = fa_min(fa_max(z, -30.0), 30.0);
     c = c - 1.1283791670955126 * fa_exp(-zc * zc, 0) * dz;
-    /* z > 26: erfc(z) is subnormal in double, and x * erfc(z) would be
-     * rounded twice.  Use erfc(z) = exp(-z^2) * A(z) / (z sqrt(pi)) with the
-     * asymptotic series A = sum (-1)^k (2k-1)!! / (2z^2)^k (8 terms: the
-     * 8th is < 2e-17 at z = 26), z^2 exact as a double-double (plus 2 z dz),
-     * and the exponential scaled (fa_exp_s) until the final product. */
-    double zt = fa_min(fa_max(z, 26.0), 40.0);
+    /* z > 15: glibc's erfc is up to ~3 ULP off there (two exps), and from
+     * z = 26 on erfc(z) is subnormal, so x * erfc(z) would be rounded
+     * twice.  Use erfc(z) = exp(-z^2) * A(z) / (z sqrt(pi)) with the
+     * asymptotic series A = sum (-1)^k (2k-1)!! / (2z^2)^k (14 terms: the
+     * 15th is < 1e-24 at z = 15), z^2 exact as a double-double (plus
+     * 2 z dz), exp's low part, A = 1 - t A1 and z sqrt(pi) as
+     * double-doubles, one corrected quotient, and the exponential scaled
+     * (fa_exp_s2) until the final product, rounded once. */
+    double zt = fa_min(fa_max(z, 15.0), 40.0);
     double zz = zt * zt;
     double zzl = fa_prod_lo(zt, zt, zz) + 2.0 * zt * dz;
-    double m;
-    double e = fa_exp_s(-zz, -zzl, 0, &m);
+    double m, el;
+    double e = fa_exp_s2(-zz, -zzl, 0, &m, &el);
     double t = 0.5 / zz;
-    double a = 1.0 - 15.0 * 13.0 * t;
-    a = 1.0 - 13.0 * t * a;
-    a = 1.0 - 11.0 * t * a;
-    a = 1.0 - 9.0 * t * a;
-    a = 1.0 - 7.0 * t * a;
-    a = 1.0 - 5.0 * t * a;
-    a = 1.0 - 3.0 * t * a;
-    a = 1.0 - t * a;
-    double ct = (e * a) / (zt * (1.0 + dz / zt) * 1.7724538509055160273); /* sqrt(pi) */
-    double tail = (x * (0.5 * ct)) * m;
+    double a1 = 1.0 - 27.0 * t;
+    for (int k = 25; k >= 3; k -= 2) a1 = 1.0 - (double)k * t * a1;
+    double P = t * a1;                       /* A = 1 - t a1 */
+    double Ah = 1.0 - P;
+    double Al = ((1.0 - Ah) - P) - fa_prod_lo(t, a1, P);
+    double nh = e * Ah;
+    double nl = fa_prod_lo(e, Ah, nh) + (e * Al + el * Ah);
+    double dh = zt * 1.7724538509055160273;  /* sqrt(pi) */
+    double dl = fa_prod_lo(zt, 1.7724538509055160273, dh)
+              + (zt * -7.666586499825799e-17 + dz * 1.7724538509055160273); /* sqrt(pi) - dh const */
+    double qh = nh / dh;
+    double ph = qh * dh;
+    double ql = (((nh - ph) - fa_prod_lo(qh, dh, ph)) + (nl - qh * dl)) / dh;
+    double hx = 0.5 * x;
+    double th = hx * qh;
+    double tc = fa_prod_lo(hx, qh, th) + hx * ql;
+    double tail = (tc != 0.0 ? th + tc : th) * m;    /* keeps -0 where e = 0 */
     double y = fa_mul_lim(x, 0.5 * c);
-    return (z > 26.0 && z < 40.0) ? tail : y;
+    return (z > 15.0 && z < 40.0) ? tail : y;
 }
 
 #define FA_GELU_K0 0.79788456080286535588 /* sqrt(2/pi) */
