@@ -221,6 +221,14 @@ def _plot_data(entry, x: np.ndarray):
 
 
 def plot(names: Optional[List[str]], output: str, cols: int = 5) -> int:
+    # the arguments first: a wrong name or path is the error to report
+    # whether or not matplotlib is installed
+    entries = _entries(names)
+    if not output.lower().endswith(".png"):
+        raise UsageError(f"-o must name a .png file, got {output!r}")
+    d = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(d):
+        raise UsageError(f"-o {output}: directory {d} does not exist")
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -229,12 +237,6 @@ def plot(names: Optional[List[str]], output: str, cols: int = 5) -> int:
         print("fastact plot: error: matplotlib is not installed; install it with: "
               "pip install 'fastact[plot]'  (or: pip install matplotlib)", file=sys.stderr)
         return 1
-    entries = _entries(names)
-    if not output.lower().endswith(".png"):
-        raise UsageError(f"-o must name a .png file, got {output!r}")
-    d = os.path.dirname(os.path.abspath(output))
-    if not os.path.isdir(d):
-        raise UsageError(f"-o {output}: directory {d} does not exist")
     x = np.linspace(-6.0, 6.0, 1201)
     cols = max(1, min(cols, len(entries)))
     nrows = -(-len(entries) // cols)
