@@ -450,6 +450,8 @@ FA_INLINE double fa_erfc_lowp(double z)
  * float64: the rounding of z = -x/sqrt2 would be amplified by erfc's
  * condition number (2 z^2 in the tail, ~2.6 at z = 1), so z's rounding
  * error dz is computed exactly and applied to first order. */
+#define FA_SQRT_PI 1.7724538509055160273
+#define FA_SQRT_PI_LO (-7.666586499825799e-17) /* sqrt(pi) - FA_SQRT_PI (mpmath) */
 FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
 {
     (void)p;
@@ -483,9 +485,8 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
     double Al = ((1.0 - Ah) - P) - fa_prod_lo(t, a1, P);
     double nh = e * Ah;
     double nl = fa_prod_lo(e, Ah, nh) + (e * Al + el * Ah);
-    double dh = zt * 1.7724538509055160273;  /* sqrt(pi) */
-    double dl = fa_prod_lo(zt, 1.7724538509055160273, dh)
-              + (zt * -7.666586499825799e-17 + dz * 1.7724538509055160273); /* sqrt(pi) - dh const */
+    double dh = zt * FA_SQRT_PI;             /* (zt + dz) sqrt(pi) = dh + dl */
+    double dl = fa_prod_lo(zt, FA_SQRT_PI, dh) + (zt * FA_SQRT_PI_LO + dz * FA_SQRT_PI);
     double qh = nh / dh;
     double ph = qh * dh;
     double ql = (((nh - ph) - fa_prod_lo(qh, dh, ph)) + (nl - qh * dl)) / dh;

@@ -148,26 +148,22 @@ FA_INLINE double fa_dcore_tanhshrink(double x, const fa_params *p, int lowp)
 FA_INLINE double fa_dcore_softsign(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double q = 1.0 + fabs(x);
-    double r = 1.0 / (q * q);
-    if (!lowp) {
-        double a = fabs(x);
-        int huge = a > 0x1p500;
-        double as = a * 0x1p-600;
-        double bb = q - a;
-        double ql = (1.0 - bb) + (a - (q - bb));      /* TwoSum(a, 1) */
-        ql = huge ? 0.0 : ql;
-        double qs = huge ? as : q;
-        double Q = qs * qs;
-        double Ql = fa_prod_lo(qs, qs, Q) + 2.0 * qs * ql;
-        double rq = 1.0 / Q;
-        double pr = rq * Q;
-        double e = ((1.0 - pr) - fa_prod_lo(rq, Q, pr)) - rq * Ql;
-        double c = FA_FMA(rq, e, rq);
-        c = huge ? (c * 0x1p-600) * 0x1p-600 : c;
-        r = a == INFINITY ? 0.0 : c;                  /* NaN falls through */
-    }
-    return r;
+    double a = fabs(x);
+    double q = 1.0 + a;
+    if (lowp)
+        return 1.0 / (q * q);
+    int huge = a > 0x1p500;
+    double bb = q - a;
+    double ql = huge ? 0.0 : (1.0 - bb) + (a - (q - bb));   /* TwoSum(a, 1) */
+    double qs = huge ? a * 0x1p-600 : q;
+    double Q = qs * qs;
+    double Ql = fa_prod_lo(qs, qs, Q) + 2.0 * qs * ql;
+    double rq = 1.0 / Q;
+    double pr = rq * Q;
+    double e = ((1.0 - pr) - fa_prod_lo(rq, Q, pr)) - rq * Ql;
+    double c = FA_FMA(rq, e, rq);
+    c = huge ? (c * 0x1p-600) * 0x1p-600 : c;
+    return a == INFINITY ? 0.0 : c;                          /* NaN falls through */
 }
 
 /* ---------------- ReLU family ---------------- */
