@@ -157,6 +157,58 @@ FA_V_INLINE int fa_v512_y_try(int id, const float *g, const float *x, float *y, 
 FA_F32_VIA_DOUBLE_LIST(FA_GEN_F32_VIA_DOUBLE)
 FA_F32_NATIVE_LIST(FA_GEN_F32_NATIVE)
 
+/* leaky_relu in float lanes (FA_F32_OWN_LIST): fa_core32_leaky_relu for
+ * inputs in FA_SLOPE32_OK and zeros, the double core's product for the
+ * others (tiny nonzero, infinite, NaN) -- a choice made per element, so
+ * the result depends on x alone (threads, position).  Blocks of
+ * FA_LR32_BLOCK are scanned first; a block holding such an input is copied
+ * to a local buffer (in place, the fix-up pass still needs x) and its odd
+ * elements are recomputed after the vector loop. */
+#define FA_LR32_BLOCK 512
+static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RESTRICT y,
+                                       fa_index n, const fa_params *p)
+{
+    FA_V512_TRY(leaky_relu)
+    if (!fa_params_fit32(p)) {
+        const fa_params P = {p->a, p->b, p->c, p->d};
+        for (fa_index i = 0; i < n; i++)
+            y[i] = (float)fa_core_leaky_relu((double)x[i], &P, 1);
+        return;
+    }
+    const fa_params32 P = fa_params_to32(p);
+    if (P.al == 0.0f) {                  /* a float slope: x ah is exact */
+        for (fa_index i = 0; i < n; i++) {
+            float v = x[i];
+            y[i] = v > 0.0f ? v : v * P.ah;
+        }
+        return;
+    }
+    const double a = p->a;
+    float buf[FA_LR32_BLOCK];
+    for (fa_index i0 = 0; i0 < n; i0 += FA_LR32_BLOCK) {
+        fa_index m = n - i0 < FA_LR32_BLOCK ? n - i0 : FA_LR32_BLOCK;
+        const float *xb = x + i0;
+        float *yb = y + i0;
+        int odd = 0;
+        for (fa_index i = 0; i < m; i++) {
+            float av = fabsf(xb[i]);
+            odd |= !(FA_SLOPE32_OK(av) || av == 0.0f);
+        }
+        if (odd) {
+            memcpy(buf, xb, (size_t)m * sizeof(float));
+            xb = buf;
+        }
+        for (fa_index i = 0; i < m; i++) yb[i] = fa_core32_leaky_relu(xb[i], &P);
+        if (odd) {
+            for (fa_index i = 0; i < m; i++) {
+                float v = xb[i], av = fabsf(v);
+                if (!(FA_SLOPE32_OK(av) || av == 0.0f))
+                    yb[i] = v > 0.0f ? v : (float)((double)v * a);
+            }
+        }
+    }
+}
+
 #define FA_GEN_UNARY(name)                                                    \
     static void FA_SYM(fa_##name##_f64c)(const double *FA_RESTRICT x,        \
                                          double *FA_RESTRICT y, fa_index n,   \

@@ -44,6 +44,7 @@
 #include <stdlib.h>
 #include "fa_kernels.h"
 #include "fa_activations.h"
+#include "fa_activations_f32.h"
 #include "fa_derivatives.h"
 
 #define FA_V_INLINE static inline __attribute__((always_inline))
@@ -708,8 +709,9 @@ FA_V_INLINE __m512 fa_v16_hardtanh(__m512 x, const fa_v16params *P)
 /* v * slope, rounded once: v ah exactly when the slope is a float (al = 0:
  * the double core's product is exact too); else fma(v, ah, v al), within
  * 2^-24 of v al of the exact product, except where v al would underflow
- * or v is infinite (|v| outside [2^-90, FLT_MAX]): such a vector takes the
- * product in double, as the double core */
+ * or v is infinite (|v| outside [2^-90, FLT_MAX]): those lanes take the
+ * product in double, as the double core (per lane, so a result depends on
+ * its input alone, as in fa_leaky_relu_f32c on the other paths) */
 FA_V_INLINE __m512 fa_v16_slope(__m512 v, const fa_v16params *P)
 {
     if (!P->has_al) return _mm512_mul_ps(v, P->a);
@@ -719,7 +721,9 @@ FA_V_INLINE __m512 fa_v16_slope(__m512 v, const fa_v16params *P)
     if (__builtin_expect(odd != 0, 0)) {
         __m512d lo = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(v)), P->ad);
         __m512d hi = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps(v, 1)), P->ad);
-        return _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)), _mm512_cvtpd_ps(hi), 1);
+        __m512 d = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo)),
+                                      _mm512_cvtpd_ps(hi), 1);
+        return _mm512_mask_mov_ps(_mm512_fmadd_ps(v, P->a, _mm512_mul_ps(v, P->al)), odd, d);
     }
     return _mm512_fmadd_ps(v, P->a, _mm512_mul_ps(v, P->al));
 }
@@ -737,8 +741,7 @@ FA_V_INLINE __m512 fa_v16_leaky_relu(__m512 x, const fa_v16params *P)
  * -0 for x <= -3, x from 3 on (where t, tl may be inf or NaN: unused).
  * |x| < 2^-60: x / 2 (x^2/6 is below 2^-61 of it), which keeps -0 and
  * rounds subnormal results once (the low terms would underflow there). */
-#define FA_SIXTH_HF 0.16666667163372040f         /* (float)(1/6) */
-#define FA_SIXTH_LF (-4.9670537312825521e-09f)   /* 1/6 - FA_SIXTH_HF (mpmath) */
+/* FA_SIXTH_HF, FA_SIXTH_LF: fa_activations_f32.h */
 FA_V_INLINE __m512 fa_v16_hardswish(__m512 x, const fa_v16params *P)
 {
     (void)P;
