@@ -1,24 +1,16 @@
 /*
- * fa_softmax_f32.h -- the float32 softmax family in float lanes (16 per
- * zmm).  Same contract and algorithm as fa_softmax_tmpl.h (units, two reads
- * of the input, max terms counted apart, non-finite max -> NaN row), with
- * float arithmetic where the double template widened every element:
- *
- * - d = v - M is carried exactly as dh + dl (TwoSum): its rounding would
- *   cost |d|/2 ULP of the exponential.
- * - exp(d) comes from fa_expf_core as hi + lo (~0.1 ULP), scaled by
- *   2^(k + 64) instead of 2^k: for d >= -130 (below which a term is 0)
- *   that keeps every term a normal float, so no term is flushed or rounded
- *   twice, and the final y = E 2^64 * (2^-64 / S) rounds once even where y
- *   is subnormal.
- * - The terms are summed in double lanes (no compensation needed for
- *   float32 terms: n 2^-53 relative); the totals absorb the rescale when a
- *   later block (FA_SMB elements of a row, FA_SMK steps of a column) raises
- *   the max.
- * - Rows that fit one block keep their terms (hi, lo) in an L1 scratch
- *   buffer, so the write pass does not recompute the exponential.
- * Measured over rows of 2-32000 elements against the float64 reference:
- * see tests/test_softmax.py; the bound is the float32 bound (1 ULP).
+ * fa_softmax_f32.h -- the float32 softmax family.  Same contract and
+ * algorithm as fa_softmax_tmpl.h (units, two reads of the input, max terms
+ * counted apart, non-finite max -> NaN row), with the terms e^(v - M) in
+ * double lanes from a float32-grade exponential: fa_lexp on AVX2 and
+ * baseline (fa_activations_f32.h, 2^-29 relative), fa_vexp on AVX-512
+ * (2^-34).  v - M is exact in double, every term that matters is a normal
+ * double, the sums need no compensation (n 2^-53 relative), and y =
+ * (float)(e / S) rounds once, subnormal y included.  Rows that fit one
+ * block keep their terms in an L1 scratch buffer, so the write pass does
+ * not recompute the exponential.  Measured over rows of 2-32000 elements
+ * against the float64 reference: see tests/test_softmax.py; the bound is
+ * the float32 bound (1 ULP).
  */
 static float FA_SYM(fa_sm32_max)(const float *FA_RESTRICT x, fa_index len, float sg)
 {
@@ -32,97 +24,65 @@ static float FA_SYM(fa_sm32_max)(const float *FA_RESTRICT x, fa_index len, float
     return nan > 0.0f ? NAN : mx;
 }
 
-/* The float-lane path (AVX2 and baseline; the AVX-512 path has its own
- * double-lane kernels below). */
+/* The path of AVX2 and baseline (the AVX-512 path has its own kernels
+ * below), in double lanes like the elementwise float32 cores
+ * (fa_activations_f32.h): d = v - M is exact in double, the term e^d comes
+ * from fa_lexp (2^-29 relative) with no hi + lo and no scaling (every term
+ * >= e^-200 is a normal double; smaller ones are 0, which changes no
+ * output: y < 2^-288, and log S by < 2^-288), and y = (float)(e / S)
+ * rounds once, subnormal y included.  Rows that fit one block keep their
+ * terms in an L1 buffer (double) for the write pass. */
 #ifndef FA_V512
-#define FA_SM32_SCALE 18446744073709551616.0 /* 2^64 */
 
-/* e^(dh + dl) * 2^64 = hi + *lo for dh in [-130, 0]; 0 below (a term
- * under e^-130 = 3.5e-57 changes neither a softmax output nor, unless there
- * are 2e11 of them, a log_softmax output: 2^-150 / 3.5e-57) */
-FA_INLINE float fa_sm32_exp(float dh, float dl, float *lo)
+/* e^(v - M) for v - M >= -200, else 0; NaN passes (a NaN max makes the
+ * row NaN; the sums skip lanes whose max is still -inf, where -inf - -inf
+ * is NaN) */
+FA_INLINE double fa_sm32_term(double d)
 {
-    int in = dh >= -130.0f;
-    float d = fa_maxf(dh, -130.0f);
-    dl = in ? dl : 0.0f;                           /* also drops -inf - (-inf) */
-    float el;
-    int32_t k;
-    float e = fa_expf_core(d, dl, &el, &k);
-    float S = fa_pow2f(k + 64);                    /* k + 64 in [-124, 64] */
-    *lo = in ? el * S : 0.0f;
-    e = e * S;
-    return in || dh != dh ? e : 0.0f;              /* NaN passes */
+    double e = fa_lexp(fa_max(d, -200.0));
+    return (d >= -200.0 || d != d) ? e : 0.0;
 }
 
-/* v - M = dh + dl exactly (TwoSum) */
-#define FA_SM32_DIFF(v, M, dh, dl)                                            \
-    do {                                                                      \
-        dh = (v) - (M);                                                       \
-        float bb_ = dh - (v);                                                 \
-        dl = ((v) - (dh - bb_)) + (-(M) - bb_);                               \
-    } while (0)
-
-/* One term of the sum: E 2^64 = e + lo, or 0 for a max term (v == M),
- * which is counted instead. */
-#define FA_SM32_TERM(xi, M, e, lo, top)                                       \
-    do {                                                                      \
-        float v_ = sg * (xi), dh_, dl_;                                       \
-        FA_SM32_DIFF(v_, M, dh_, dl_);                                        \
-        e = fa_sm32_exp(dh_, dl_, &lo);                                       \
-        top = dh_ == 0.0f;                                                    \
-    } while (0)
-
-/* Sum of the terms of x[0..len) against M (scaled by 2^64), in double
- * lanes (float32 terms need no compensation there: n 2^-53); returns the
- * count of max terms in *cnt.  th/tl (if not NULL) keep the terms. */
+/* Sum of the terms of x[0..len) against M, the max terms (v == M) counted
+ * in *cnt instead; th (if not NULL) keeps the terms. */
 static double FA_SYM(fa_sm32_expsum)(const float *FA_RESTRICT x, fa_index len, float sg, float M,
-                                      double *cnt_out, float *FA_RESTRICT th, float *FA_RESTRICT tl)
+                                      double *cnt_out, double *FA_RESTRICT th)
 {
     double sum = 0.0, cnt = 0.0;
+    const double Md = M;
     if (th) {
 #pragma omp simd reduction(+:sum, cnt)
         for (fa_index i = 0; i < len; i++) {
-            float e, lo;
-            int top;
-            FA_SM32_TERM(x[i], M, e, lo, top);
+            double d = (double)(sg * x[i]) - Md;
+            double e = fa_sm32_term(d);
             th[i] = e;
-            tl[i] = lo;
-            sum += top ? 0.0 : (double)e + (double)lo;
-            cnt += top ? 1.0 : 0.0;
+            sum += d == 0.0 ? 0.0 : e;
+            cnt += d == 0.0 ? 1.0 : 0.0;
         }
     } else {
 #pragma omp simd reduction(+:sum, cnt)
         for (fa_index i = 0; i < len; i++) {
-            float e, lo;
-            int top;
-            FA_SM32_TERM(x[i], M, e, lo, top);
-            sum += top ? 0.0 : (double)e + (double)lo;
-            cnt += top ? 1.0 : 0.0;
+            double d = (double)(sg * x[i]) - Md;
+            double e = fa_sm32_term(d);
+            sum += d == 0.0 ? 0.0 : e;
+            cnt += d == 0.0 ? 1.0 : 0.0;
         }
     }
     *cnt_out = cnt;
     return sum;
 }
 
-/* y = E / S for E 2^64 = e + lo and R = rh + rl = 1 / S: the product is
- * formed in the 2^64-scaled range, where even its low terms are normal
- * floats, and rounded to 24 bits there; the exact power-of-two scaling
- * back rounds again only for a subnormal y (then by < 2^-24 of its unit). */
-FA_INLINE float fa_sm32_scale(float e, float lo, float rh, float rl)
-{
-    return FA_FMAF(e, rh, FA_FMAF(lo, rh, e * rl)) * 0x1p-64f;
-}
-
-/* log S (double) for S = 2^64 (cnt + rest / 2^64) */
+/* log S (double) for S = cnt + rest: log1p keeps the digits of a row whose
+ * max term dominates (cnt = 1, rest small) */
 FA_INLINE double fa_sm32_logsum(double rest, double cnt)
 {
-    return log1p(rest / FA_SM32_SCALE + (cnt - 1.0));
+    return log1p(rest + (cnt - 1.0));
 }
 
 static void FA_SYM(fa_sm32_row)(const float *x, float *y, fa_index n, float sg, int logsm)
 {
-    float th[FA_SMB], tl[FA_SMB];
-    int one = n <= FA_SMB;
+    double th[FA_SMB];
+    int one = !logsm && n <= FA_SMB;
     double rest = 0.0, cnt = 0.0;
     float M = -INFINITY;
     for (fa_index b = 0; b < n; b += FA_SMB) {
@@ -132,14 +92,14 @@ static void FA_SYM(fa_sm32_row)(const float *x, float *y, fa_index n, float sg, 
             double sc = fa_exp((double)M - (double)mn, 1);  /* 0 for M = -inf */
             rest *= sc;
             cnt *= sc;           /* earlier max terms are ordinary terms now */
-            rest += cnt * FA_SM32_SCALE;
+            rest += cnt;
             cnt = 0.0;
             M = mn;
         }
         if (M == -INFINITY) continue;    /* all -inf so far: no terms yet */
         if (!(fabsf(M) < INFINITY)) break;
         double bc;
-        rest += FA_SYM(fa_sm32_expsum)(x + b, len, sg, M, &bc, one ? th : NULL, one ? tl : NULL);
+        rest += FA_SYM(fa_sm32_expsum)(x + b, len, sg, M, &bc, one ? th : NULL);
         cnt += bc;
     }
     if (!(fabsf(M) < INFINITY)) { /* NaN, +inf, or all -inf: PyTorch gives NaN */
@@ -152,20 +112,16 @@ static void FA_SYM(fa_sm32_row)(const float *x, float *y, fa_index n, float sg, 
             y[i] = (float)(((double)(sg * x[i]) - (double)M) - L);
         return;
     }
-    double a = FA_SM32_SCALE / (rest + cnt * FA_SM32_SCALE);  /* 1 / S */
-    float rh = (float)a, rl = (float)(a - (double)rh);
+    const double a = 1.0 / (rest + cnt);  /* 1 / S */
     if (one) {
 #pragma omp simd
-        for (fa_index i = 0; i < n; i++) y[i] = fa_sm32_scale(th[i], tl[i], rh, rl);
+        for (fa_index i = 0; i < n; i++) y[i] = (float)(th[i] * a);
         return;
     }
+    const double Md = M;
 #pragma omp simd
-    for (fa_index i = 0; i < n; i++) {
-        float v = sg * x[i], dh, dl, lo;
-        FA_SM32_DIFF(v, M, dh, dl);
-        float e = fa_sm32_exp(dh, dl, &lo);
-        y[i] = fa_sm32_scale(e, lo, rh, rl);
-    }
+    for (fa_index i = 0; i < n; i++)
+        y[i] = (float)(fa_sm32_term((double)(sg * x[i]) - Md) * a);
 }
 
 /* A non-last axis: w <= FA_SOFTMAX_LANES contiguous inner positions, n
@@ -174,7 +130,8 @@ static void FA_SYM(fa_sm32_row)(const float *x, float *y, fa_index n, float sg, 
 static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index inner,
                                   fa_index w, float sg, int logsm)
 {
-    float m[FA_SOFTMAX_LANES], bm[FA_SOFTMAX_LANES], rh[FA_SOFTMAX_LANES], rl[FA_SOFTMAX_LANES];
+    float m[FA_SOFTMAX_LANES], bm[FA_SOFTMAX_LANES];
+    double md[FA_SOFTMAX_LANES], a[FA_SOFTMAX_LANES];
     double tot[FA_SOFTMAX_LANES], cn[FA_SOFTMAX_LANES], L[FA_SOFTMAX_LANES];
     for (fa_index j = 0; j < w; j++) { m[j] = -INFINITY; tot[j] = 0.0; cn[j] = 0.0; }
     for (fa_index k0 = 0; k0 < n; k0 += FA_SMK) {
@@ -192,31 +149,29 @@ static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index 
             float mn = bm[j];
             if ((mn > m[j]) | (mn != mn)) {
                 double sc = fa_exp((double)m[j] - (double)mn, 1);
-                tot[j] = tot[j] * sc + cn[j] * sc * FA_SM32_SCALE;
+                tot[j] = tot[j] * sc + cn[j] * sc;
                 cn[j] = 0.0;
                 m[j] = mn;
             }
+            md[j] = m[j];
         }
         for (fa_index k = k0; k < k1; k++) {
             const float *xk = x + k * inner;
 #pragma omp simd
             for (fa_index j = 0; j < w; j++) {
-                float e, lo;
-                int top;
-                FA_SM32_TERM(xk[j], m[j], e, lo, top);
+                double d = (double)(sg * xk[j]) - md[j];
+                double e = fa_sm32_term(d);
                 /* a lane whose max is still -inf has no terms yet */
-                tot[j] += (top | (m[j] == -INFINITY)) ? 0.0 : (double)e + (double)lo;
-                cn[j] += top ? 1.0 : 0.0;
+                tot[j] += (d == 0.0 || md[j] == -INFINITY) ? 0.0 : e;
+                cn[j] += d == 0.0 ? 1.0 : 0.0;
             }
         }
     }
     for (fa_index j = 0; j < w; j++) {
         int ok = fabsf(m[j]) < INFINITY;
-        m[j] = ok ? m[j] : NAN;
+        md[j] = ok ? (double)m[j] : NAN;
         L[j] = fa_sm32_logsum(tot[j], cn[j]);
-        double a = FA_SM32_SCALE / (tot[j] + cn[j] * FA_SM32_SCALE);
-        rh[j] = (float)a;
-        rl[j] = (float)(a - (double)rh[j]);
+        a[j] = 1.0 / (tot[j] + cn[j]);
     }
     for (fa_index k = 0; k < n; k++) {
         const float *xk = x + k * inner;
@@ -224,15 +179,11 @@ static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index 
         if (logsm) {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
-                yk[j] = (float)(((double)(sg * xk[j]) - (double)m[j]) - L[j]);
+                yk[j] = (float)(((double)(sg * xk[j]) - md[j]) - L[j]);
         } else {
 #pragma omp simd
-            for (fa_index j = 0; j < w; j++) {
-                float v = sg * xk[j], dh, dl, lo;
-                FA_SM32_DIFF(v, m[j], dh, dl);
-                float e = fa_sm32_exp(dh, dl, &lo);
-                yk[j] = fa_sm32_scale(e, lo, rh[j], rl[j]);
-            }
+            for (fa_index j = 0; j < w; j++)
+                yk[j] = (float)(fa_sm32_term((double)(sg * xk[j]) - md[j]) * a[j]);
         }
     }
 }
