@@ -124,12 +124,63 @@ static void FA_SYM(fa_sm32_row)(const float *x, float *y, fa_index n, float sg, 
         y[i] = (float)(fa_sm32_term((double)(sg * x[i]) - Md) * a);
 }
 
+/* softmax (not log) of a non-last axis with n * w <= FA_SM32_CB: the lane
+ * maxima over all n steps first, then the terms e^(v - M) into an L1
+ * buffer with their sums (the max terms are e^0 = 1 exactly there, no need
+ * to count them apart), then y = term / S from the buffer: the input is
+ * read twice and each exponential computed once.  A lane whose max is not
+ * finite (NaN, +inf, or all -inf) has NaN terms (-inf - -inf, inf - inf)
+ * or a NaN sum, so a NaN column, as fa_sm32_cols gives. */
+#define FA_SM32_CB 8192
+static void FA_SYM(fa_sm32_cols_kept)(const float *x, float *y, fa_index n, fa_index inner,
+                                       fa_index w, float sg)
+{
+    double tb[FA_SM32_CB];
+    float m[FA_SOFTMAX_LANES];
+    double md[FA_SOFTMAX_LANES], S[FA_SOFTMAX_LANES];
+    for (fa_index j = 0; j < w; j++) { m[j] = -INFINITY; S[j] = 0.0; }
+    for (fa_index k = 0; k < n; k++) {
+        const float *xk = x + k * inner;
+#pragma omp simd
+        for (fa_index j = 0; j < w; j++) {
+            float v = sg * xk[j];
+            m[j] = FA_SM_MAX(m[j], v);
+        }
+    }
+    for (fa_index j = 0; j < w; j++) md[j] = fabsf(m[j]) < INFINITY ? (double)m[j] : NAN;
+    for (fa_index k = 0; k < n; k++) {
+        const float *xk = x + k * inner;
+        double *tk = tb + k * w;
+#pragma omp simd
+        for (fa_index j = 0; j < w; j++) {
+            double e = fa_sm32_term((double)(sg * xk[j]) - md[j]);
+            tk[j] = e;
+            S[j] += e;
+        }
+    }
+    for (fa_index j = 0; j < w; j++) S[j] = 1.0 / S[j];
+    for (fa_index k = 0; k < n; k++) {
+        const double *tk = tb + k * w;
+        float *yk = y + k * inner;
+#pragma omp simd
+        for (fa_index j = 0; j < w; j++) yk[j] = (float)(tk[j] * S[j]);
+    }
+}
+
 /* A non-last axis: w <= FA_SOFTMAX_LANES contiguous inner positions, n
  * steps `inner` apart, lanes along the contiguous dimension, FA_SMK steps
  * per block (max first, one rescale of the double totals, then the sums). */
 static void FA_SYM(fa_sm32_cols)(const float *x, float *y, fa_index n, fa_index inner,
                                   fa_index w, float sg, int logsm)
 {
+    if (!logsm && n <= FA_SM32_CB / 8) {
+        /* softmax of a short column block: lanes in groups whose terms fit
+         * the L1 buffer (fa_sm32_cols_kept) */
+        fa_index g = (FA_SM32_CB / n) & ~(fa_index)7;
+        for (fa_index j0 = 0; j0 < w; j0 += g)
+            FA_SYM(fa_sm32_cols_kept)(x + j0, y + j0, n, inner, w - j0 < g ? w - j0 : g, sg);
+        return;
+    }
     float m[FA_SOFTMAX_LANES], bm[FA_SOFTMAX_LANES];
     double md[FA_SOFTMAX_LANES], a[FA_SOFTMAX_LANES];
     double tot[FA_SOFTMAX_LANES], cn[FA_SOFTMAX_LANES], L[FA_SOFTMAX_LANES];
