@@ -161,9 +161,10 @@ FA_F32_NATIVE_LIST(FA_GEN_F32_NATIVE)
  * inputs in FA_SLOPE32_OK and zeros, the double core's product for the
  * others (tiny nonzero, infinite, NaN) -- a choice made per element, so
  * the result depends on x alone (threads, position).  Blocks of
- * FA_LR32_BLOCK are scanned first; a block holding such an input is copied
- * to a local buffer (in place, the fix-up pass still needs x) and its odd
- * elements are recomputed after the vector loop. */
+ * FA_LR32_BLOCK are scanned first in place; a block holding such an input
+ * is copied to a local buffer (the fix-up pass still needs x) and its odd
+ * elements are recomputed after the vector loop (out of place the check
+ * rides along the vector loop instead: x is still there for the fix-up). */
 #define FA_LR32_BLOCK 512
 static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RESTRICT y,
                                        fa_index n, const fa_params *p)
@@ -185,21 +186,30 @@ static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RES
     }
     const double a = p->a;
     float buf[FA_LR32_BLOCK];
+    const int inplace = (const void *)x == (const void *)y;
     for (fa_index i0 = 0; i0 < n; i0 += FA_LR32_BLOCK) {
         fa_index m = n - i0 < FA_LR32_BLOCK ? n - i0 : FA_LR32_BLOCK;
         const float *xb = x + i0;
         float *yb = y + i0;
-        int odd = 0;
-        for (fa_index i = 0; i < m; i++) {
-            float av = fabsf(xb[i]);
-            odd |= !(FA_SLOPE32_OK(av) || av == 0.0f);
+        int ok = 1;                      /* bitwise ops: the scan vectorises */
+        if (inplace) {                   /* scan first: the fix-up needs x */
+            for (fa_index i = 0; i < m; i++) {
+                float av = fabsf(xb[i]);
+                ok &= ((av >= 0x1p-90f) & (av <= FLT_MAX)) | (av == 0.0f);
+            }
+            if (!ok) {
+                memcpy(buf, xb, (size_t)m * sizeof(float));
+                xb = buf;
+            }
+            for (fa_index i = 0; i < m; i++) yb[i] = fa_core32_leaky_relu(xb[i], &P);
+        } else {                         /* out of place: one pass, x stays */
+            for (fa_index i = 0; i < m; i++) {
+                float v = xb[i], av = fabsf(v);
+                ok &= ((av >= 0x1p-90f) & (av <= FLT_MAX)) | (av == 0.0f);
+                yb[i] = fa_core32_leaky_relu(v, &P);
+            }
         }
-        if (odd) {
-            memcpy(buf, xb, (size_t)m * sizeof(float));
-            xb = buf;
-        }
-        for (fa_index i = 0; i < m; i++) yb[i] = fa_core32_leaky_relu(xb[i], &P);
-        if (odd) {
+        if (!ok) {
             for (fa_index i = 0; i < m; i++) {
                 float v = xb[i], av = fabsf(v);
                 if (!(FA_SLOPE32_OK(av) || av == 0.0f))
