@@ -16,6 +16,10 @@ by Sterbenz), which has no cancellation.  The degree makes the truncation
 --float64 (fa_v512_f64.h, whose terms are good to ~2^-57): the window is
 where the amplification exceeds 2^3 (so outside it the result keeps
 ~2^-54), the truncation < 2^-60, and the names are FA_WZ64_* / fa_wz64_*.
+
+--cores (the float64 double cores of fa_derivatives.h, used off AVX-512
+and for gelu everywhere; their terms carry ~1-2 ULP): the window is where
+the amplification exceeds 2, truncation < 2^-60, names FA_WZC_* / fa_wzc_*.
 """
 import sys
 import mpmath as mp
@@ -55,15 +59,19 @@ def _bisect(f, a, b):
     return (a + b) / 2
 
 
-def main(float64=False):
+def main(float64=False, cores=False):
     amp_limit, tail_exp, max_deg = (8, -60, 30) if float64 else (64, -40, 14)
     names = ("silu", "gelu_tanh", "mish") if float64 else tuple(FUNS)
     tag, ctag = ("FA_WZ64_", "fa_wz64_") if float64 else ("FA_WZ_", "fa_wz_")
+    if cores:
+        amp_limit, tail_exp, max_deg = (2, -60, 40)
+        names, tag, ctag = tuple(FUNS), "FA_WZC_", "fa_wzc_"
     for name in names:
         d, big = FUNS[name]
         x0 = mp.findroot(d, START[name])
         amp = lambda x: abs(big(x)) / abs(d(x)) - amp_limit  # noqa: E731
-        W = max(abs(_bisect(amp, x0 + s * mp.mpf("1e-9"), x0 + s * mp.mpf("0.5")) - x0)
+        reach = mp.mpf("1.2") if cores else mp.mpf("0.5")
+        W = max(abs(_bisect(amp, x0 + s * mp.mpf("1e-9"), x0 + s * reach) - x0)
                 for s in (-1, 1))
         W = float(W) * 1.05
         coef = mp.taylor(d, x0, max_deg)
@@ -79,11 +87,13 @@ def main(float64=False):
         print(f"#define {tag}{up}_LO {lo!r}")
         print(f"#define {tag}{up}_W {W!r}")
         cs = ", ".join(repr(float(c)) for c in coef[1:deg + 1])
-        if float64:  # the leading coefficient as hi + lo (t c1 carries the result)
+        if deg == max_deg - 1:
+            raise SystemExit(f"{name}: degree {max_deg} does not reach 2^{tail_exp}")
+        if float64 or cores:  # the leading coefficient as hi + lo (t c1 carries the result)
             print(f"#define {tag}{up}_C1LO {float(coef[1] - float(coef[1]))!r}")
         print(f"#define {tag}{up}_N {deg}")
         print(f"static const double {ctag}{name}[{deg}] = {{{cs}}};")
 
 
 if __name__ == "__main__":
-    main(float64="--float64" in sys.argv[1:])
+    main(float64="--float64" in sys.argv[1:], cores="--cores" in sys.argv[1:])
