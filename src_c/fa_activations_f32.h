@@ -148,37 +148,43 @@ FA_INLINE float fa_expf_core(float z, float zl, float *el, int32_t *k)
  */
 #define FA_LN2D 0.69314718055994530942
 
-/* coefficients: python src_c/gen_lexp.py (degree 6 fit of e^r, relative) */
-FA_INLINE double fa_lexp(double z)
+/* z = k ln2 + r, |r| <= ln2/2 (+ a hair): returns r, *s = 2^k (normal for
+ * the callers' |z| <= 700) */
+FA_INLINE double fa_lreduce(double z, double *s)
 {
     double t = FA_FMA(z, FA_INV_LN2, FA_SHIFT);
     double kd = t - FA_SHIFT;
-    double r = FA_FMA(-kd, FA_LN2D, z);
+    uint64_t k = fa_asu64(t) - fa_asu64(FA_SHIFT);    /* k in the low bits */
+    *s = fa_asf64((k + 1023) << 52);
+    return FA_FMA(-kd, FA_LN2D, z);
+}
+
+/* e^z; coefficients: python src_c/gen_lexp.py (degree 6 fit of e^r, relative) */
+FA_INLINE double fa_lexp(double z)
+{
+    double s;
+    double r = fa_lreduce(z, &s);
     double p = FA_FMA(0.0013836778042777263, r, 0.008374856984318144);
     p = FA_FMA(p, r, 0.04166822896887178);
     p = FA_FMA(p, r, 0.1666641968179662);
     p = FA_FMA(p, r, 0.49999992054827674);
     p = FA_FMA(p, r, 1.0000000364306256);
     p = FA_FMA(p, r, 1.0000000005564589);
-    uint64_t k = fa_asu64(t) - fa_asu64(FA_SHIFT);    /* k in the low bits */
-    return p * fa_asf64((k + 1023) << 52);
+    return p * s;
 }
 
-/* e^z - 1, z in [-700, 700] (P: src_c/gen_lexp.py); -0 in gives +0 (callers that need -0 select
- * it) */
+/* e^z - 1 (P: src_c/gen_lexp.py); -0 in gives +0 (callers that need -0
+ * select it) */
 FA_INLINE double fa_lexpm1(double z)
 {
-    double t = FA_FMA(z, FA_INV_LN2, FA_SHIFT);
-    double kd = t - FA_SHIFT;
-    double r = FA_FMA(-kd, FA_LN2D, z);
+    double s;
+    double r = fa_lreduce(z, &s);
     double P = FA_FMA(0.00019846002910522636, r, 0.0013940672834719095);
     P = FA_FMA(P, r, 0.008333389245966912);
     P = FA_FMA(P, r, 0.041666360355794844);
     P = FA_FMA(P, r, 0.16666666370606573);
     P = FA_FMA(P, r, 0.5000000044295051);
     double q = FA_FMA(r * r, P, r);
-    uint64_t k = fa_asu64(t) - fa_asu64(FA_SHIFT);
-    double s = fa_asf64((k + 1023) << 52);
     return FA_FMA(s, q, s - 1.0);
 }
 
