@@ -1,40 +1,25 @@
 /*
- * fa_activations_f32.h -- float32 cores evaluated in float lanes.
+ * fa_activations_f32.h -- the float32 cores of the AVX2 and baseline paths
+ * (the AVX-512 path has its own kernels, fa_v512_f32.h, and falls back to
+ * these for parameters it does not cover).
  *
- * Why: the double cores of fa_activations.h give float32 results that are
- * correctly rounded, but a double lane holds half as many elements as a
- * float lane and double division is slow, so exp-based float32 functions ran
- * at 0.2-0.4x the speed of the peers.  The cores below compute in float
- * (16 lanes per zmm) and keep the float32 bound of `fastact check` (1 ULP,
+ * Two kinds, both keeping the float32 bound of `fastact check` (1 ULP,
  * subnormal results counted in units of 2^-149), verified over all 2^32
- * inputs (`python -m fastact check NAME --dtype float32 --exhaustive`).
- *
- * How 1 ULP is kept with 24-bit arithmetic (design points):
- * 1. exp's reduced argument is exact: z = k ln2 + r with ln2 = L1 + L2, L1
- *    holding 16 significant bits, so k*L1 is exact for |k| < 2^8 and
- *    z - k*L1 is exact (Sterbenz-like: the difference is a multiple of
- *    ulp(z) no larger than 0.35); k*L2 and any low part of z are kept as a
- *    separate small term.
- * 2. e^r is returned unrounded as e + el (1 + q by Fast2Sum, q = s + s^2 P(s)
- *    by Fast2Sum), so the only error left in e^r is the polynomial's
- *    (degree 6, |r| <= 0.347, fitted with float coefficients: 4.6e-9
- *    absolute, ~0.08 ULP) and P's rounding (~0.1 ULP).
- * 3. Quotients n/d are formed as Q = n * (1/d) and corrected once with the
- *    exact residual fma(-Q, d, n) plus the low parts of n and d, so a
- *    quotient costs ~0.5 ULP instead of ~1.5.
- * 4. 2^k is applied as two normal factors (k/2 each), the last product
- *    rounding once into the subnormal range: sigmoid(-100) = 3.7e-44 is
- *    right to ~0.8 subnormal units, never flushed.
- * 5. Same rules as fa_math.h: no data-dependent branches, NaN-preserving
- *    clamps, explicit FMAs only, so the vector body, the scalar remainder
- *    and every thread split give bitwise-identical results.
+ * inputs (`python -m fastact check NAME --dtype float32 --exhaustive`):
+ * - exp-based functions in double lanes over a float32-grade exponential
+ *   (fa_lexp, fa_lexpm1 below): one final rounding, no hi + lo pairs;
+ * - piecewise-linear functions in float lanes: selections are exact, and
+ *   the few products and sums are carried as hi + lo (Fast2Sum, fma
+ *   residuals) so the result is within 2^-40 of one rounding.
+ * Same rules as fa_math.h: no data-dependent branches, NaN-preserving
+ * clamps, explicit FMAs only, so the vector body, the scalar remainder and
+ * every thread split give bitwise-identical results.
  *
  * One `fa_core32_<name>(x, P)` per entry of FA_F32_NATIVE_LIST and
  * FA_F32_OWN_LIST (the latter's kernel loops over blocks itself); every
  * other activation of FA_UNARY_LIST is listed in FA_F32_VIA_DOUBLE_LIST and
- * keeps the double core (the log1p/erfc-based ones that have no float core
- * yet, softsign, tanhshrink).  A name missing from all three lists fails to
- * link; one in two fails to compile.
+ * keeps the double core (gelu's erfc, softsign, tanhshrink).  A name missing
+ * from all three lists fails to link; one in two fails to compile.
  */
 #ifndef FA_ACTIVATIONS_F32_H
 #define FA_ACTIVATIONS_F32_H
@@ -46,21 +31,14 @@
 #define FA_FMAF(a, b, c) __builtin_fmaf((a), (b), (c))
 #else
 /* No FMA (baseline x86-64): a*b is exact in double (24 x 24 bits), so
- * the residuals of design point 3, whose exact value is a float, stay
- * exact; elsewhere the double rounding is far below a float ULP. */
+ * an fma residual whose exact value is a float stays exact; elsewhere the
+ * double rounding is far below a float ULP. */
 FA_INLINE float fa_fmaf_soft(float a, float b, float c)
 {
     return (float)((double)a * (double)b + (double)c);
 }
 #define FA_FMAF(a, b, c) fa_fmaf_soft((a), (b), (c))
 #endif
-
-FA_INLINE uint32_t fa_asu32(float x) { uint32_t u; memcpy(&u, &x, 4); return u; }
-FA_INLINE float fa_asf32(uint32_t u) { float x; memcpy(&x, &u, 4); return x; }
-FA_INLINE float fa_minf(float x, float hi) { return x > hi ? hi : x; }
-FA_INLINE float fa_maxf(float x, float lo) { return x < lo ? lo : x; }
-/* 2^k for k in [-126, 127] */
-FA_INLINE float fa_pow2f(int32_t k) { return fa_asf32((uint32_t)(k + 127) << 23); }
 
 /* Parameters split into float hi + lo once per call (a = hi + lo to ~2^-48
  * relative), so a double parameter loses nothing in a float product. */
@@ -83,47 +61,6 @@ FA_INLINE fa_params32 fa_params_to32(const fa_params *p)
     q.bh = (float)p->b;
     q.bl = (float)(p->b - (double)q.bh);
     return q;
-}
-
-#define FA_SHIFTF 12582912.0f            /* 1.5 * 2^23: adding it rounds to an integer */
-#define FA_INV_LN2F 1.44269504088896341f
-#define FA_LN2F_1 0.693145751953125f     /* 0x3f317200: 16 significant bits */
-#define FA_LN2F_2 1.428606765330187e-06f /* ln2 - FA_LN2F_1 */
-
-/*
- * e^(z + zl) = 2^k (e + *el) for z in [-200, 88.8] (callers clamp), zl a
- * small low part of the argument (|zl| <= ulp(z)).  e + el is e^r to ~0.1 ULP
- * with e in [0.7, 1.42]: e^s = 1 + s + s^2/2 + s^3 P(s), where s + s^2/2 is
- * formed exactly (s^2 by fma, halving is exact) and only the small s^3 P
- * term is rounded.  P(s) ~ (e^s - 1 - s - s^2/2) / s^3, degree 4, a
- * minimax fit (Lawson iterations on 300 Chebyshev nodes of [-0.3475,
- * 0.3475], mpmath, weight s^3) with float coefficients: max error of e^s
- * 2.8e-10 absolute (0.005 ULP).
- */
-FA_INLINE float fa_expf_core(float z, float zl, float *el, int32_t *k)
-{
-    float t = FA_FMAF(z, FA_INV_LN2F, FA_SHIFTF);
-    float kf = t - FA_SHIFTF;
-    *k = (int32_t)(fa_asu32(t) - fa_asu32(FA_SHIFTF));
-    float rh = FA_FMAF(-kf, FA_LN2F_1, z);        /* exact (point 1) */
-    float rl = FA_FMAF(-kf, FA_LN2F_2, zl);
-    float s = rh + rl;
-    float sl = (rh - s) + rl;                      /* Fast2Sum (|rl| tiny) */
-    float p = FA_FMAF(0.00019913561118301004f, s, 0.001393564511090517f);
-    p = FA_FMAF(p, s, 0.008333275094628334f);
-    p = FA_FMAF(p, s, 0.04166645556688309f);
-    p = FA_FMAF(p, s, 0.1666666716337204f);
-    float s2 = s * s;
-    float hs = 0.5f * s2, hsl = 0.5f * FA_FMAF(s, s, -s2);   /* s^2/2 exactly */
-    float t3 = (s2 * s) * p;
-    float u = hs + t3;                             /* Fast2Sum: hs >= |t3| */
-    float ul = (hs - u) + t3;
-    float q = s + u;                               /* Fast2Sum: |s| >= u */
-    float ql = ((s - q) + u) + (ul + hsl);
-    float e = 1.0f + q;                            /* Fast2Sum: |q| < 1 */
-    float e1 = (1.0f - e) + q;
-    *el = e1 + FA_FMAF(sl, e, ql);
-    return e;
 }
 
 /*
@@ -390,11 +327,16 @@ FA_INLINE float fa_core32_hardswish(float x, const fa_params32 *P)
 /* leaky_relu(x) = x for x > 0, else x * slope rounded once.  A float slope
  * (al = 0): x ah, exactly the double core's product.  Otherwise fma(x, ah,
  * x al), within 2^-48 relative of the exact product before its one
- * rounding, for x in FA_SLOPE32_OK (x al neither underflows nor meets an
+ * rounding, where fa_slope32_ok (x al neither underflows nor meets an
  * infinity); x = +-0 gives x ah (the sign the double core gives, whatever
  * the sign of al).  Kernels check a block for other values first and then
  * take the product in double for the whole block (fa_leaky_relu_f32c). */
-#define FA_SLOPE32_OK(ax) ((ax) >= 0x1p-90f && (ax) <= FLT_MAX)
+/* 1 for |x| = ax where fa_core32_leaky_relu is used: x al neither
+ * underflows nor meets an infinity, or x = +-0 (bitwise ops: vectorises) */
+FA_INLINE int fa_slope32_ok(float ax)
+{
+    return ((ax >= 0x1p-90f) & (ax <= FLT_MAX)) | (ax == 0.0f);
+}
 FA_INLINE float fa_core32_leaky_relu(float x, const fa_params32 *P)
 {
     float n = FA_FMAF(x, P->ah, x * P->al);

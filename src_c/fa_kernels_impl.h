@@ -158,7 +158,7 @@ FA_F32_VIA_DOUBLE_LIST(FA_GEN_F32_VIA_DOUBLE)
 FA_F32_NATIVE_LIST(FA_GEN_F32_NATIVE)
 
 /* leaky_relu in float lanes (FA_F32_OWN_LIST): fa_core32_leaky_relu for
- * inputs in FA_SLOPE32_OK and zeros, the double core's product for the
+ * inputs where fa_slope32_ok, the double core's product for the
  * others (tiny nonzero, infinite, NaN) -- a choice made per element, so
  * the result depends on x alone (threads, position).  Blocks of
  * FA_LR32_BLOCK are scanned first in place; a block holding such an input
@@ -191,12 +191,9 @@ static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RES
         fa_index m = n - i0 < FA_LR32_BLOCK ? n - i0 : FA_LR32_BLOCK;
         const float *xb = x + i0;
         float *yb = y + i0;
-        int ok = 1;                      /* bitwise ops: the scan vectorises */
+        int ok = 1;
         if (inplace) {                   /* scan first: the fix-up needs x */
-            for (fa_index i = 0; i < m; i++) {
-                float av = fabsf(xb[i]);
-                ok &= ((av >= 0x1p-90f) & (av <= FLT_MAX)) | (av == 0.0f);
-            }
+            for (fa_index i = 0; i < m; i++) ok &= fa_slope32_ok(fabsf(xb[i]));
             if (!ok) {
                 memcpy(buf, xb, (size_t)m * sizeof(float));
                 xb = buf;
@@ -204,16 +201,15 @@ static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RES
             for (fa_index i = 0; i < m; i++) yb[i] = fa_core32_leaky_relu(xb[i], &P);
         } else {                         /* out of place: one pass, x stays */
             for (fa_index i = 0; i < m; i++) {
-                float v = xb[i], av = fabsf(v);
-                ok &= ((av >= 0x1p-90f) & (av <= FLT_MAX)) | (av == 0.0f);
+                float v = xb[i];
+                ok &= fa_slope32_ok(fabsf(v));
                 yb[i] = fa_core32_leaky_relu(v, &P);
             }
         }
         if (!ok) {
             for (fa_index i = 0; i < m; i++) {
-                float v = xb[i], av = fabsf(v);
-                if (!(FA_SLOPE32_OK(av) || av == 0.0f))
-                    yb[i] = v > 0.0f ? v : (float)((double)v * a);
+                float v = xb[i];
+                if (!fa_slope32_ok(fabsf(v))) yb[i] = v > 0.0f ? v : (float)((double)v * a);
             }
         }
     }
