@@ -28,22 +28,21 @@ from . import _ext
 # or from float-lane cores that carry exp as hi + lo and correct each
 # quotient (src_c/fa_activations_f32.h: <= 0.79 over all 2^32 inputs), so
 # every float32 quantity is bounded by 1.  float64 forward functions are
-# within 2, except gelu (below).  float64
-# derivatives are within 4 (2 on AVX-512, see BOUND_GRAD64_ISA) -- except where f' has a zero at finite x (gelu
-# at -0.75, silu/swish at -1.28/beta, mish at -1.19): there f' is a
-# difference of two O(1) terms computed in double, so its absolute error is
-# a few eps but its error in ULPs of the tiny f' grows without bound as x
-# approaches the zero.  Those rows are reported, not enforced (None), until
-# the derivatives are carried in double-double near their zeros.
+# within 2.  float64 derivatives are within 4 (2 on AVX-512, see
+# BOUND_GRAD64_ISA) -- except, on the paths that do not carry them, where
+# f' has a zero at finite x (silu/swish at -1.28/beta, mish at -1.19,
+# gelu_tanh at -0.75): there f' is a difference of two O(1) terms
+# computed in double, so its absolute error is a few eps but its error in
+# ULPs of the tiny f' grows without bound as x approaches the zero.  Those
+# rows are reported, not enforced (None).  gelu (erf form) float64 is
+# enforced on every path: its forward and derivative are fastact's own
+# (fa_gelu64_* in fa_activations.h: double-double terms, a Taylor window
+# around the zero of gelu', rounded once; src_c/gen_erfc.py --float64).
+# Keys: a name, or "gelu_tanh" for gelu(approximate="tanh").
 BOUND = {"float32": 1.0, "float64": 2.0}
 BOUND_GRAD64 = 4.0
-_ZERO_OF_FPRIME = ("gelu", "silu", "swish", "mish")
-# gelu (erf form) float64 takes erfc from the C library for z = -x/sqrt2 <
-# 15 (from 15 on: fastact's own asymptotic series, <= 0.94 ULP measured):
-# glibc's double erfc is not correctly rounded, and x erfc(z)/2 measured up
-# to 3.2 ULP over 100k samples (2.8 over 20k), so no bound is claimed until
-# fastact has its own float64 erfc (reported, not enforced).
-EXCEPTIONS = {("gelu", "float64", "f"): None}
+_ZERO_OF_FPRIME = ("gelu_tanh", "silu", "swish", "mish")
+EXCEPTIONS: Dict[Tuple[str, str, str], Optional[float]] = {}
 # The softmax family's backward (g*f' rows: the vector-Jacobian product from
 # the saved output y).  softmax/softmin float32 write y (g - S) in float
 # lanes with S carried as three floats: within 2 (the accuracy issue's
@@ -60,8 +59,7 @@ EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f
 # SIMD paths whose float64 kernels carry those zeros: silu'/swish', mish' and
 # gelu_tanh' on AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor
 # window around the zero) are enforced at the float64 gradient bound there.
-# Entries: a name, or (name, approximate).
-ZERO_HANDLED64 = {"avx512": ("silu", "swish", ("gelu", "tanh"), "mish")}
+ZERO_HANDLED64 = {"avx512": ("silu", "swish", "gelu_tanh", "mish")}
 
 
 # On the AVX-512 path every float64 derivative and backward kernel rounds
@@ -72,18 +70,25 @@ ZERO_HANDLED64 = {"avx512": ("silu", "swish", ("gelu", "tanh"), "mish")}
 BOUND_GRAD64_ISA = {"avx512": 2.0}
 
 
+def _bound_key(name: str, params: Optional[Dict]) -> str:
+    if name == "gelu" and (params or {}).get("approximate") == "tanh":
+        return "gelu_tanh"
+    return name
+
+
 def bound_for(name: str, dtype: str, what: str, params: Optional[Dict] = None) -> Optional[float]:
     isa = _ext.current_isa()
     grad64 = BOUND_GRAD64_ISA.get(isa, BOUND_GRAD64)
-    handled = ZERO_HANDLED64.get(isa, ())
-    if dtype == "float64" and what != "f" and (
-            name in handled or (name, (params or {}).get("approximate")) in handled):
+    key = _bound_key(name, params)
+    if dtype == "float64" and what != "f" and key in ZERO_HANDLED64.get(isa, ()):
         return grad64
-    if (name, dtype, what) in EXCEPTIONS:
-        return EXCEPTIONS[(name, dtype, what)]
+    if (key, dtype, what) in EXCEPTIONS:
+        return EXCEPTIONS[(key, dtype, what)]
     if dtype == "float64" and what != "f":
         return grad64
     return BOUND[dtype]
+
+
 SPECIALS = [np.nan, np.inf, -np.inf, 0.0, -0.0]
 
 # Points where kernels switch formula or where results under/overflow; each

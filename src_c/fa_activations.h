@@ -444,58 +444,237 @@ FA_INLINE double fa_erfc_lowp(double z)
     return z > FA_ERFC_ZMAX ? 0.0 : c;
 }
 
+/*
+ * float64 gelu without the C library's erfc (which is not correctly rounded
+ * and not vectorisable).  With a = |x|/sqrt2 (carried as ah + al):
+ *     gelu(x) = max(x, 0) - V,   V = |x| Phi(-|x|) = exp(-a^2) G(a) / sqrt2,
+ * G(a) = a exp(a^2) erfc(a) (flat: 0.31 at a = 0.5, 1/sqrt(pi) at infinity;
+ * x/a = +-sqrt2 exactly, so no division by a).  G is a degree-22 polynomial
+ * in u = (A a - B)/(a + K); coefficients, the measured errors and why each
+ * piece is there: src_c/gen_erfc.py --float64.
+ *   a <  Z0 (|x| < 0.71):  gelu = x/2 + w S(w), w = x^2/2, S = S0 + w R(w)
+ *                          (the erf series; x/2 + w S cancels at most
+ *                          2-fold for x < 0, so S, w S and the sum are
+ *                          double-doubles, rounded once)
+ *   Z0 <= a <= 15:         V from G; x < 0: -V; x > 0: x - V (V <= x/2:
+ *                          no cancellation).  exp(-a^2) takes a^2 as a
+ *                          double-double (exp's condition number is a^2,
+ *                          225 here); G's constant term and last Horner
+ *                          step are double-doubles, and the roundings of u
+ *                          and of a enter through G'(a) to first order.
+ *   x > 15 sqrt2:          x (V/x = erfc(15)/2 < 1e-99)
+ *   x < -15 sqrt2 (z > 15): the asymptotic series below (subnormal results
+ *                          from z = 26.5 on); z >= 40: -0.
+ * NaN falls into the middle branch and propagates; gelu(+-0) = +-0.
+ */
+/* G: max rel error 8.2e-17 (C operations emulated) on [0.5, 15.0] */
+/* R: max rel error 1.9e-16 (w R is <= 0.15 of S) on [0, 0.25] */
+#define FA_GELU64_Z0 0.5
+#define FA_GELU64_ZMAX 15.0
+#define FA_GELU64_A 1.4467052120725283
+#define FA_GELU64_B 3.9619653935620947
+#define FA_GELU64_K 2.7386127875258306
+#define FA_GELU64_G0_HI 0.5323446101264104
+#define FA_GELU64_G0_LO -7.38937988435213e-19
+#define FA_GELU64_S0_HI 0.7978845608028654
+#define FA_GELU64_S0_LO -4.98465440455546e-17
+static const double fa_gelu64_g[23] = { /* [0] unused: G0_HI + G0_LO */
+    0.5323446101264104,
+    0.07557864359651154,
+    -0.07704802477640481,
+    0.04701717638938847,
+    -0.019430928094262792,
+    0.005105456367438083,
+    -0.0005220341773208087,
+    -0.00015554990131585813,
+    5.4775310723967955e-05,
+    3.864520573006067e-06,
+    -4.058828993716374e-06,
+    -1.4672798282643298e-07,
+    3.18946226475087e-07,
+    2.1083501351170227e-08,
+    -2.6504259085849473e-08,
+    -4.033118310943102e-09,
+    2.077267645375276e-09,
+    6.439346663385225e-10,
+    -1.1778443067136656e-10,
+    -7.912042437100544e-11,
+    -2.9133328009860756e-13,
+    5.752090888320019e-12,
+    7.131616821209211e-13,
+};
+static const double fa_gelu64_r[14] = {
+    -0.26596152026762176,
+    0.07978845608028654,
+    -0.01899725144768727,
+    0.0036939100037169693,
+    -0.0006044580006082313,
+    8.52440770088531e-05,
+    -1.0554028582047752e-05,
+    1.1640472700685732e-06,
+    -1.1572399750902028e-07,
+    1.0470265750466374e-08,
+    -8.690700980710072e-10,
+    6.66175951681654e-11,
+    -4.720694253300898e-12,
+    2.830376430421951e-13,
+};
+#define FA_INV_SQRT_PI 0.56418958354775628695
+#define FA_GELU64_DADU (1.0 / (FA_GELU64_A * FA_GELU64_K + FA_GELU64_B))
+
+/* a = |x|/sqrt2 as ah + *al, and 1/a (the asymptotic branch and G' use it). */
+FA_INLINE double fa_gelu64_a(double x, double *al)
+{
+    double ax = fabs(x);
+    double ah = ax * FA_INV_SQRT2;
+    *al = fa_prod_lo(ax, FA_INV_SQRT2, ah) + ax * FA_INV_SQRT2_LO;
+    return ah;
+}
+
+/* G(a) = a exp(a^2) erfc(a) as hi + *lo for a in [Z0, ZMAX] (exact double
+ * a plus its low part al, which enters to first order; ia ~ 1/a). */
+FA_INLINE double fa_gelu64_G(double a, double al, double ia, double *lo)
+{
+    /* u = n/d, n = A a - B and d = a + K exact as double-doubles; uh
+     * ~ n/d from one reciprocal, ul = (n - uh d)/d its error */
+    double pr = FA_GELU64_A * a;
+    double nl;
+    double nh = fa_two_sum(pr, -FA_GELU64_B, &nl);
+    nl += fa_prod_lo(FA_GELU64_A, a, pr);
+    double dl;
+    double dh = fa_two_sum(a, FA_GELU64_K, &dl);
+    double rd = 1.0 / dh;
+    double uh = nh * rd;
+    double qd = uh * dh;
+    double ul = (((nh - qd) - fa_prod_lo(uh, dh, qd)) + (nl - uh * dl)) * rd;
+    double h = fa_gelu64_g[22];
+#pragma GCC unroll 24
+    for (int i = 21; i >= 1; i--) h = FA_FMA(h, uh, fa_gelu64_g[i]);
+    double ph = uh * h;
+    double gl;
+    double gh = fa_two_sum(FA_GELU64_G0_HI, ph, &gl);
+    /* G(a + al) at u = uh + ul: G(uh) + G'(a) (al + ul da/du), da/du =
+     * (a + K)^2/(A K + B), G' = G/a + 2a (G - 1/sqrt(pi)) */
+    double dG = gh * ia + 2.0 * a * (gh - FA_INV_SQRT_PI);
+    double da = al + ul * (dh * dh) * FA_GELU64_DADU;
+    *lo = gl + (fa_prod_lo(uh, h, ph) + (FA_GELU64_G0_LO + dG * da));
+    return gh;
+}
+
+/* S(w) = erf(|x|/sqrt2)/|x| = S0 + w R(w), w = x^2/2, as hi + *sl, and w as
+ * *wh + *wl (|x| < Z0 sqrt2; x clamped to stay finite outside). */
+FA_INLINE double fa_gelu64_S(double x, double *wh, double *wl, double *sl)
+{
+    double xs = fa_min(fa_max(x, -1.0), 1.0);
+    double xx = xs * xs;
+    double w = 0.5 * xx;
+    *wh = w;
+    *wl = 0.5 * fa_prod_lo(xs, xs, xx);
+    double r = fa_gelu64_r[13];
+#pragma GCC unroll 16
+    for (int i = 12; i >= 0; i--) r = FA_FMA(r, w, fa_gelu64_r[i]);
+    double q = w * r;
+    double sh = fa_two_sum(FA_GELU64_S0_HI, q, sl);
+    *sl += fa_prod_lo(w, r, q) + (FA_GELU64_S0_LO + *wl * r);
+    return sh;
+}
+
+/* gelu(x) for |x| < Z0 sqrt2: x/2 + w S(w), rounded once. */
+FA_INLINE double fa_gelu64_small(double x)
+{
+    double wh, wl, sl;
+    double sh = fa_gelu64_S(x, &wh, &wl, &sl);
+    double mh = wh * sh;
+    double ml = fa_prod_lo(wh, sh, mh) + (wh * sl + wl * sh);
+    double yl;
+    double yh = fa_two_sum(0.5 * fa_min(fa_max(x, -1.0), 1.0), mh, &yl);
+    return yh + (yl + ml);
+}
+
+/* What gelu and gelu' (float64) share, from a = |x|/sqrt2 (ah + al):
+ *   e + el = exp(-a^2) for a clamped to [0, 40] (a^2 as a double-double:
+ *            exp's condition number), times 2^1000 where it would be
+ *            subnormal (fa_exp_s2: m = 2^-1000, else 1);
+ *   ia     ~ 1/a (a >= Z0; the one division besides u's);
+ *   G      = gh + gl at a clamped to [Z0, ZMAX] (the middle branch: m = 1);
+ *   A      = Ah + Al, the asymptotic series of a sqrt(pi) exp(a^2) erfc(a)
+ *            = sum (-1)^k (2k-1)!! t^k, t = 1/(2a^2), at a >= 15 (14 terms:
+ *            the 15th is < 1e-24 at a = 15), and t. */
+typedef struct {
+    double ah, al, a, e, el, m, ia, gh, gl, Ah, Al, t;
+} fa_gelu64_st;
+
+FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
+{
+    double al;
+    double ah = fa_gelu64_a(x, &al);
+    double a = fa_min(ah, 40.0);
+    al = a == ah ? al : 0.0;                         /* clamped (inf, NaN) */
+    double aa = a * a;
+    double aal = fa_prod_lo(a, a, aa) + 2.0 * a * al;
+    s->ah = ah;
+    s->al = al;
+    s->a = a;
+    s->e = fa_exp_s2(-aa, -aal, 0, &s->m, &s->el);
+    double ia = 1.0 / fa_max(a, FA_GELU64_Z0);
+    s->ia = ia;
+    double am = fa_min(fa_max(a, FA_GELU64_Z0), FA_GELU64_ZMAX);
+    s->gh = fa_gelu64_G(am, am == a ? al : 0.0, ia, &s->gl);
+    double iat = ah >= 15.0 ? ia : 1.0 / 15.0;       /* (on ah: vectorises) */
+    double t = 0.5 * iat * iat;                      /* 1/(2a^2), ~1 ulp */
+    double a1 = 1.0 - 27.0 * t;
+#pragma GCC unroll 16
+    for (int k = 25; k >= 3; k -= 2) a1 = 1.0 - (double)k * t * a1;
+    double P = t * a1;                               /* A = 1 - t a1 */
+    s->Ah = 1.0 - P;
+    s->Al = ((1.0 - s->Ah) - P) - fa_prod_lo(t, a1, P);
+    s->t = t;
+}
+
 /* gelu(x) = x * Phi(x) = x * erfc(-x/sqrt2) / 2.  erfc keeps relative
  * accuracy in the left tail (x * (1 + erf) would cancel to 0 there) and
  * x * (erfc/2) never overflows for huge x (0.5*x*(1+erf) does).
- * float64: the rounding of z = -x/sqrt2 would be amplified by erfc's
- * condition number (2 z^2 in the tail, ~2.6 at z = 1), so z's rounding
- * error dz is computed exactly and applied to first order. */
+ * float32 (lowp): the vectorisable erfc above.  float64: the branches
+ * described above fa_gelu64_v. */
 #define FA_SQRT_PI 1.7724538509055160273
 #define FA_SQRT_PI_LO (-7.666586499825799e-17) /* sqrt(pi) - FA_SQRT_PI (mpmath) */
 FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double z = -x * FA_INV_SQRT2;
-    if (lowp) /* float32: the vectorisable erfc above; float64: libm's */
-        return fa_mul_lim(x, 0.5 * fa_erfc_lowp(z));
-    double c = erfc(z);
-    double dz = fa_prod_lo(-x, FA_INV_SQRT2, z) + (-x) * FA_INV_SQRT2_LO;
-    dz = fabs(x) < 1e300 ? dz : 0.0;
-    /* first order: erfc(z + dz) = erfc(z) - 2/sqrt(pi) exp(-z^2) dz */
-    double zc = fa_min(fa_max(z, -30.0), 30.0);
-    c = c - 1.1283791670955126 * fa_exp(-zc * zc, 0) * dz;
-    /* z > 15: glibc's erfc is up to ~3 ULP off there (two exps), and from
-     * z = 26 on erfc(z) is subnormal, so x * erfc(z) would be rounded
-     * twice.  Use erfc(z) = exp(-z^2) * A(z) / (z sqrt(pi)) with the
-     * asymptotic series A = sum (-1)^k (2k-1)!! / (2z^2)^k (14 terms: the
-     * 15th is < 1e-24 at z = 15), z^2 exact as a double-double (plus
-     * 2 z dz), exp's low part, A = 1 - t A1 and z sqrt(pi) as
-     * double-doubles, one corrected quotient, and the exponential scaled
-     * (fa_exp_s2) until the final product, rounded once. */
-    double zt = fa_min(fa_max(z, 15.0), 40.0);
-    double zz = zt * zt;
-    double zzl = fa_prod_lo(zt, zt, zz) + 2.0 * zt * dz;
-    double m, el;
-    double e = fa_exp_s2(-zz, -zzl, 0, &m, &el);
-    double t = 0.5 / zz;
-    double a1 = 1.0 - 27.0 * t;
-    for (int k = 25; k >= 3; k -= 2) a1 = 1.0 - (double)k * t * a1;
-    double P = t * a1;                       /* A = 1 - t a1 */
-    double Ah = 1.0 - P;
-    double Al = ((1.0 - Ah) - P) - fa_prod_lo(t, a1, P);
-    double nh = e * Ah;
-    double nl = fa_prod_lo(e, Ah, nh) + (e * Al + el * Ah);
-    double dh = zt * FA_SQRT_PI;             /* (zt + dz) sqrt(pi) = dh + dl */
-    double dl = fa_prod_lo(zt, FA_SQRT_PI, dh) + (zt * FA_SQRT_PI_LO + dz * FA_SQRT_PI);
-    double qh = nh / dh;
+    if (lowp)
+        return fa_mul_lim(x, 0.5 * fa_erfc_lowp(-x * FA_INV_SQRT2));
+    fa_gelu64_st s;
+    fa_gelu64_common(x, &s);
+    /* Z0 <= a <= 15: V = |x| Phi(-|x|) = e G / sqrt2 */
+    double th = s.e * s.gh;
+    double tl = fa_prod_lo(s.e, s.gh, th) + (s.e * s.gl + s.el * s.gh);
+    double v = th * FA_INV_SQRT2;
+    double vl = fa_prod_lo(th, FA_INV_SQRT2, v) + (th * FA_INV_SQRT2_LO + tl * FA_INV_SQRT2);
+    double yl;
+    double yh = fa_two_sum(x, -v, &yl);
+    double y = x > 0.0 ? yh + (yl - vl) : -(v + vl);
+    /* x < -15 sqrt2: x erfc(a)/2 = x e A / (2 a sqrt(pi)), the quotient
+     * by a sqrt(pi) (a double-double) corrected once, the scaling m
+     * applied after the final product (from a = 26.5 on the result is
+     * subnormal: rounding x erfc(a)/2 after a subnormal erfc would round
+     * twice). */
+    double nh = s.e * s.Ah;
+    double nl = fa_prod_lo(s.e, s.Ah, nh) + (s.e * s.Al + s.el * s.Ah);
+    double dh = s.a * FA_SQRT_PI;
+    double dl = fa_prod_lo(s.a, FA_SQRT_PI, dh) + (s.a * FA_SQRT_PI_LO + s.al * FA_SQRT_PI);
+    double rq = s.ia * FA_INV_SQRT_PI;               /* ~ 1/dh */
+    double qh = nh * rq;
     double ph = qh * dh;
-    double ql = (((nh - ph) - fa_prod_lo(qh, dh, ph)) + (nl - qh * dl)) / dh;
+    double ql = (((nh - ph) - fa_prod_lo(qh, dh, ph)) + (nl - qh * dl)) * rq;
     double hx = 0.5 * x;
-    double th = hx * qh;
-    double tc = fa_prod_lo(hx, qh, th) + hx * ql;
-    double tail = (tc != 0.0 ? th + tc : th) * m;    /* keeps -0 where e = 0 */
-    double y = fa_mul_lim(x, 0.5 * c);
-    return (z > 15.0 && z < 40.0) ? tail : y;
+    double sh = hx * qh;
+    double sc = fa_prod_lo(hx, qh, sh) + hx * ql;
+    double tail = (sc != 0.0 ? sh + sc : sh) * s.m;  /* keeps -0 where e = 0 */
+    y = s.ah < FA_GELU64_Z0 ? fa_gelu64_small(x) : y;
+    y = (s.ah > FA_GELU64_ZMAX && x > 0.0) ? x : y;
+    y = (s.ah > 15.0 && x < 0.0) ? tail : y;         /* (on ah, not a: vectorises) */
+    y = (s.ah >= 40.0 && x < 0.0) ? -0.0 : y;
+    return y == 0.0 ? copysign(0.0, x) : y;          /* gelu(-0) = -0, gelu(-tiny) = -0 */
 }
 
 #define FA_GELU_K0 0.79788456080286535588 /* sqrt(2/pi) */

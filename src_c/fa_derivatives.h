@@ -298,27 +298,82 @@ FA_INLINE double fa_dcore_selu(double x, const fa_params *p, int lowp)
 /* ---------------- smooth ReLUs ---------------- */
 
 /* gelu' = Phi(x) + x phi(x), phi(x) = exp(-x^2/2) / sqrt(2 pi).
- * Phi = erfc(-x/sqrt2)/2 (no 1 + erf cancellation in the left tail).
- * exp's relative condition number is x^2/2 (up to ~745), so in float64 x^2
- * is carried as a double-double into the exponential; the exponential is
- * scaled (fa_exp_s) so that x phi(x) is rounded once where it is subnormal,
- * and x phi(x) is 0 (not inf * 0) at +-inf.  In the left tail Phi is
- * ~x^-2 of x phi, so the sum cancels mildly (only near the root -0.7518,
- * where the absolute error is ~1 ulp of Phi: inherent). */
+ * float32 (lowp): Phi = erfc(-x/sqrt2)/2 (no 1 + erf cancellation in the
+ * left tail), exp with x^2 rounded (float32 needs ~2^-29), x phi(x) = 0
+ * (not inf * 0) at +-inf.
+ * float64: the pieces of fa_core_gelu (fa_gelu64_common), every term a
+ * double-double, rounded once.  With a = |x|/sqrt2, e = exp(-a^2):
+ *   C = Phi(-|x|) = erfc(a)/2,   X = |x| phi(x) = a e / sqrt(pi),
+ *   gelu' = C - X (x < 0),  1 - C + X (x > 0).
+ *   a < Z0:        Phi = 1/2 + x S(w)/2 (S of the forward's erf series),
+ *                  gelu' = 1/2 + x (S/2 + e/sqrt(2 pi));
+ *   Z0 <= a <= 15: C = e G / (2a), one corrected quotient;
+ *   a > 15:        x < 0: gelu' = -X (1 - t A) (C/X = t A <= 1/450), the
+ *                  scaling of e removed after the final product; x > 0: 1.
+ * Near the zero of gelu' at x = -0.7518 C and X cancel without bound:
+ * FA_ZWIN switches to the Taylor polynomial of gelu' around it there
+ * (src_c/gen_deriv_zeros.py). */
 #define FA_INV_SQRT_2PI 0.39894228040143267794
+#define FA_INV_SQRT_2PI_LO (-2.4923272022777316e-17) /* 1/sqrt(2 pi) - FA_INV_SQRT_2PI */
+#define FA_INV_SQRT_PI_LO 7.66772980658294e-18       /* 1/sqrt(pi) - FA_INV_SQRT_PI */
 FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double Phi = 0.5 * erfc(-x * FA_INV_SQRT2);
-    double xc = fa_min(fa_max(x, -60.0), 60.0);  /* exp(-1800) = 0 anyway */
-    double xx = xc * xc;
-    double xxl = lowp ? 0.0 : fa_prod_lo(xc, xc, xx);
-    double m;
-    double es = fa_exp_s(-0.5 * xx, -0.5 * xxl, lowp, &m);
-    double xphi = ((x * FA_INV_SQRT_2PI) * es) * m;
-    xphi = es == 0.0 ? 0.0 : xphi;
-    double d = Phi + xphi;
-    return lowp ? d : FA_ZWIN(d, x, 0.0, GELU, gelu);
+    if (lowp) {
+        double Phi = 0.5 * erfc(-x * FA_INV_SQRT2);
+        double xc = fa_min(fa_max(x, -60.0), 60.0);  /* exp(-1800) = 0 anyway */
+        double m;
+        double es = fa_exp_s(-0.5 * (xc * xc), 0.0, 1, &m);
+        double xphi = ((x * FA_INV_SQRT_2PI) * es) * m;
+        xphi = es == 0.0 ? 0.0 : xphi;
+        return Phi + xphi;
+    }
+    fa_gelu64_st s;
+    fa_gelu64_common(x, &s);
+    /* X = a e / sqrt(pi) (scaled by 1/m) */
+    double xh = s.a * s.e;
+    double xl = fa_prod_lo(s.a, s.e, xh) + (s.a * s.el + s.al * s.e);
+    double Xh = xh * FA_INV_SQRT_PI;
+    double Xl = fa_prod_lo(xh, FA_INV_SQRT_PI, Xh) + (xh * FA_INV_SQRT_PI_LO + xl * FA_INV_SQRT_PI);
+    /* middle: C = e G / (2a) */
+    double th = s.e * s.gh;
+    double tl = fa_prod_lo(s.e, s.gh, th) + (s.e * s.gl + s.el * s.gh);
+    double am = fa_min(fa_max(s.a, FA_GELU64_Z0), FA_GELU64_ZMAX);
+    double aml = am == s.a ? s.al : 0.0;
+    double ch = th * (0.5 * s.ia);
+    double pd = ch * (2.0 * am);
+    double cl = (((th - pd) - fa_prod_lo(ch, 2.0 * am, pd)) + (tl - ch * (2.0 * aml))) * (0.5 * s.ia);
+    double e1, e2;
+    double dneg = fa_two_sum(ch, -Xh, &e1);
+    dneg = dneg + (e1 + (cl - Xl));
+    double u1 = fa_two_sum(1.0, -ch, &e1);
+    double u2 = fa_two_sum(u1, Xh, &e2);
+    double dpos = u2 + ((e1 + e2) + (Xl - cl));
+    double d = x > 0.0 ? dpos : dneg;
+    /* small: 1/2 + x (S/2 + e/sqrt(2 pi)) */
+    double wh, wl, sl;
+    double sh = fa_gelu64_S(x, &wh, &wl, &sl);
+    double bh = s.e * FA_INV_SQRT_2PI;
+    double bl = fa_prod_lo(s.e, FA_INV_SQRT_2PI, bh) + (s.e * FA_INV_SQRT_2PI_LO + s.el * FA_INV_SQRT_2PI);
+    double Bh = fa_two_sum(0.5 * sh, bh, &e1);
+    double Bl = e1 + (0.5 * sl + bl);
+    double xs = fa_min(fa_max(x, -1.0), 1.0);
+    double ph = xs * Bh;
+    double pl = fa_prod_lo(xs, Bh, ph) + xs * Bl;
+    double r1 = fa_two_sum(0.5, ph, &e1);
+    double dsmall = r1 + (e1 + pl);
+    d = s.ah < FA_GELU64_Z0 ? dsmall : d;
+    /* left tail: -X (1 - t A) m */
+    double P2 = s.t * s.Ah;
+    double Wh = 1.0 - P2;
+    double Wl = ((1.0 - Wh) - P2) - (fa_prod_lo(s.t, s.Ah, P2) + s.t * s.Al);
+    double rh = Xh * Wh;
+    double rl = fa_prod_lo(Xh, Wh, rh) + (Xh * Wl + Xl * Wh);
+    double dtail = -((rh + rl) * s.m);
+    d = (s.ah > 15.0 && x < 0.0) ? dtail : d;
+    d = (s.ah > FA_GELU64_ZMAX && x > 0.0) ? 1.0 : d;
+    d = d == 0.0 ? 0.0 : d;                          /* gelu'(-inf) = +0 */
+    return FA_ZWIN(d, x, 0.0, GELU, gelu);
 }
 
 /* gelu_tanh(x) = x sigmoid(v), v = C (x + K1 x^3), C = 2 sqrt(2/pi):

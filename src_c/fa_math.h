@@ -72,6 +72,16 @@ FA_INLINE double fa_prod_lo(double a, double b, double p)
     return fabs(p) < 1e300 ? lo : 0.0;
 }
 
+/* a + b = s + *err exactly (Knuth's TwoSum: no condition on the order of
+ * magnitudes; 6 additions, no branch). */
+FA_INLINE double fa_two_sum(double a, double b, double *err)
+{
+    double s = a + b;
+    double bb = s - a;
+    *err = (a - (s - bb)) + (b - bb);
+    return s;
+}
+
 /* NaN-preserving clamps (see rationale 3). */
 FA_INLINE double fa_min(double x, double hi) { return x > hi ? hi : x; }
 FA_INLINE double fa_max(double x, double lo) { return x < lo ? lo : x; }
