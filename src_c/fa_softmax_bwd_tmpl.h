@@ -69,6 +69,233 @@ FA_INLINE double fa_smb_logsm(double g, double y, double Sh, double Sl, double t
 }
 #endif
 
+#ifndef FA_SMB_LOGSM64_DEFINED
+#define FA_SMB_LOGSM64_DEFINED
+/*
+ * float64 log_softmax backward, g - e^y S, to within an ULP of the exact
+ * value of that expression of the doubles g, y (and S = Sh + Sl, the row
+ * sum to ~eps^3).  Its condition number is unbounded: the rounding of y
+ * alone makes g - e^y S ~ 2^-53 g where y = log(g/S) (a row whose top two
+ * entries tie: y = fl(log 1/2), g = S/2), and then e^y must be known to
+ * ~2^-110.  Three levels, each one only for the elements the previous one
+ * cannot resolve (a choice made per element from its own value, so the
+ * result does not depend on threads or position):
+ *  1. (vector loop) e^y S as a double-double to ~2^-62: r = y - k ln2 from
+ *     a three-part ln2, e^r = 1 + r + r^2/2 + r^3/6 + r^4 P(r) with the
+ *     first terms and their sum as double-doubles.  Error <= 0.5 ULP +
+ *     2^-62 |g|, i.e. <= 0.75 ULP unless |result| < 2^-8 |g| (rare for
+ *     data not constructed to cancel; log_softmax + NLL: the target class
+ *     of a row predicted with p > 0.996).
+ *  2. (scalar, binary128 where the compiler has it) e^r by its Taylor
+ *     series in 113-bit arithmetic: error ~2^-112 |g|, enough unless
+ *     |result| < 2^-56 |g|.
+ *  3. (scalar) the same in pairs of binary128 (~226 bits).
+ * Without a 113-bit type (MSVC) level 1 stands (documented).
+ */
+#define FA_SMB_FIXB 256    /* block of the float64 log_softmax backward write */
+#define FA_LN2_LO2 1.1612227229362532e-26  /* ln2 - LN2_HI - LN2_LO (mpmath) */
+FA_INLINE double fa_smb_logsm64(double g, double y, double Sh, double Sl, int *flag)
+{
+    double yc = fa_min(fa_max(y, -745.0), 709.0);
+    double t = FA_FMA(yc, FA_INV_LN2, FA_SHIFT);
+    double kd = t - FA_SHIFT;
+    int64_t k = (int64_t)(fa_asu64(t) - fa_asu64(FA_SHIFT));
+    double r1 = yc - kd * FA_LN2_HI;                 /* exact (|k| < 2^21) */
+    double p = kd * FA_LN2_LO;
+    double rl;
+    double rh = fa_two_sum(r1, -p, &rl);
+    rl -= fa_prod_lo(kd, FA_LN2_LO, p) + kd * FA_LN2_LO2;
+    /* e^r = 1 + r + r^2/2 + r^3/6 + r^4 P(r), P Taylor to r^9/13!
+     * (|r| <= 0.35: truncation < 2^-70; r^4 P < 6.8e-4, so its three
+     * roundings cost ~2^-62); r^2/2 and r^3/6 are double-doubles (r^3/6
+     * rounded would cost 2^-60) and the sum too */
+    double P = 1.0 / 6227020800.0;
+    P = FA_FMA(P, rh, 1.0 / 479001600.0);
+    P = FA_FMA(P, rh, 1.0 / 39916800.0);
+    P = FA_FMA(P, rh, 1.0 / 3628800.0);
+    P = FA_FMA(P, rh, 1.0 / 362880.0);
+    P = FA_FMA(P, rh, 1.0 / 40320.0);
+    P = FA_FMA(P, rh, 1.0 / 5040.0);
+    P = FA_FMA(P, rh, 1.0 / 720.0);
+    P = FA_FMA(P, rh, 1.0 / 120.0);
+    P = FA_FMA(P, rh, 1.0 / 24.0);
+    double rr = rh * rh;
+    double rrl = fa_prod_lo(rh, rh, rr);
+    double T4 = (rr * rr) * P;
+    double c3 = rr * rh;
+    double c3l = fa_prod_lo(rr, rh, c3) + rrl * rh;
+    double t3 = c3 * (1.0 / 6.0);
+    double pd = t3 * 6.0;
+    double t3l = (((c3 - pd) - fa_prod_lo(t3, 6.0, pd)) + c3l) * (1.0 / 6.0);
+    double e1, e2, e3, e4;
+    double a = fa_two_sum(1.0, rh, &e1);
+    double b = fa_two_sum(a, 0.5 * rr, &e2);
+    double c = fa_two_sum(b, t3, &e3);
+    double Eh = fa_two_sum(c, T4, &e4);
+    double El = ((e1 + e2) + (e3 + e4)) + ((0.5 * rrl + t3l) + Eh * rl);  /* e^(rh+rl) = e^rh (1+rl) */
+    double ph = Eh * Sh;
+    double pl = fa_prod_lo(Eh, Sh, ph) + (Eh * Sl + El * Sh);
+    uint64_t ku = (uint64_t)(k + 2048);
+    uint64_t k1 = (ku >> 1), k2 = ku - k1;
+    double f1 = fa_asf64((k1 - 1) << 52), f2 = fa_asf64((k2 - 1) << 52);
+    ph = (ph * f1) * f2;
+    pl = (pl * f1) * f2;
+    double dl;
+    double dh = fa_two_sum(g, -ph, &dl);
+    double d = dh + (dl - pl);
+    int fin = fabs(g) < INFINITY && fabs(y) < 745.0 && fabs(ph) < INFINITY && fabs(d) < INFINITY
+              && Sh != 0.0;
+    *flag = fin && fabs(d) < 0x1p-8 * fabs(g);
+    /* the rest (non-finite g, y, S or e^y S; S = 0; |y| >= 745): plainly,
+     * e^y = 0 below -745 and inf above 709.78, e^y * 0 = 0 for finite y
+     * (NaN passes through every step) */
+    double ef = (Eh * f1) * f2;
+    ef = y < -745.0 ? 0.0 : (y > 709.78 ? INFINITY : ef);
+    double sp = (Sh == 0.0 && y < INFINITY) ? g : g - ef * (Sh + Sl);
+    return fin ? d : sp;
+}
+
+#if defined(__SIZEOF_FLOAT128__) && !defined(_MSC_VER)
+typedef __float128 fa_q;
+#define FA_HAVE_Q 1
+#elif defined(__LDBL_MANT_DIG__) && __LDBL_MANT_DIG__ == 113
+typedef long double fa_q;
+#define FA_HAVE_Q 1
+#endif
+
+#ifdef FA_HAVE_Q
+/* ln2 = H1 + H2 + L1 + L2 + L3 (doubles; H1 + H2 = ln2 truncated to 100
+ * bits, so k (H1 + H2) is exact in 113 bits for |k| <= 2^11; the rest to
+ * 2^-260; mpmath:  hi = floor(ln2 2^100)/2^100, then successive
+ * float() remainders) */
+#define FA_Q_LN2_H1 0.6931471805599453
+#define FA_Q_LN2_H2 2.31904681384628e-17
+#define FA_Q_LN2_L1 1.94704509238075e-31
+#define FA_Q_LN2_L2 4.411656155487395e-48
+#define FA_Q_LN2_L3 2.2179367234955642e-64
+
+static fa_q fa_q_abs(fa_q v) { return v < 0 ? -v : v; }
+
+static void fa_q2_two_sum(fa_q a, fa_q b, fa_q *s, fa_q *e);
+static void fa_q2_two_prod(fa_q a, fa_q b, fa_q *p, fa_q *e);
+
+/* r = y - k ln2 (|r| <= 0.35) and k, as rh + *rlo to ~2^-220: k (H1 + H2)
+ * and y - k (H1 + H2) are exact in 113 bits, the rest of ln2 is a pair
+ * (lh + ll) and k lh an exact product pair */
+static fa_q fa_q_reduce(double y, double *kd, fa_q *rlo)
+{
+    double k = nearbyint(y * FA_INV_LN2);
+    *kd = k;
+    fa_q hi = (fa_q)FA_Q_LN2_H1 + (fa_q)FA_Q_LN2_H2;
+    fa_q r1 = (fa_q)y - (fa_q)k * hi;
+    fa_q lh, ll;
+    fa_q2_two_sum((fa_q)FA_Q_LN2_L1, (fa_q)FA_Q_LN2_L2 + (fa_q)FA_Q_LN2_L3, &lh, &ll);
+    fa_q th, te;
+    fa_q2_two_prod((fa_q)k, lh, &th, &te);
+    fa_q r, re;
+    fa_q2_two_sum(r1, -th, &r, &re);
+    *rlo = re - (te + (fa_q)k * ll);
+    return r;
+}
+
+/* 2^k as a binary128 (k in [-1100, 1100]: two double factors, exact) */
+static fa_q fa_q_pow2(double kd)
+{
+    int64_t k = (int64_t)kd;
+    int64_t k1 = k / 2, k2 = k - k1;
+    return (fa_q)fa_asf64((uint64_t)(k1 + 1023) << 52) * (fa_q)fa_asf64((uint64_t)(k2 + 1023) << 52);
+}
+
+/* level 2: g - e^y S in 113 bits; *more if it cancels past 2^-56 |g| */
+static double fa_smb_logsm_q(double g, double y, double Sh, double Sm, double Sl, int *more)
+{
+    double kd;
+    fa_q rlo;
+    fa_q r = fa_q_reduce(y, &kd, &rlo);
+    r += rlo;
+    fa_q e = 1;
+    for (int n = 30; n >= 1; n--) e = 1 + e * r / n;   /* 0.35^31/31! < 2^-150 */
+    fa_q S = (fa_q)Sh + ((fa_q)Sm + (fa_q)Sl);
+    fa_q d = (fa_q)g - e * S * fa_q_pow2(kd);
+    *more = fa_q_abs(d) < (fa_q)0x1p-56 * fa_q_abs((fa_q)g);
+    return (double)d;
+}
+
+/* pairs of binary128 (hi + lo, ~226 bits) for level 3 */
+#define FA_Q_SPLIT ((fa_q)144115188075855873.0)   /* 2^57 + 1 (Dekker, 113 bits) */
+static void fa_q2_two_sum(fa_q a, fa_q b, fa_q *s, fa_q *e)
+{
+    fa_q t = a + b, bb = t - a;
+    *e = (a - (t - bb)) + (b - bb);
+    *s = t;
+}
+static void fa_q2_two_prod(fa_q a, fa_q b, fa_q *p, fa_q *e)
+{
+    fa_q t = a * b;
+    fa_q ca = FA_Q_SPLIT * a, ah = ca - (ca - a), al = a - ah;
+    fa_q cb = FA_Q_SPLIT * b, bh = cb - (cb - b), bl = b - bh;
+    *e = ((ah * bh - t) + ah * bl + al * bh) + al * bl;
+    *p = t;
+}
+static void fa_q2_add(fa_q ah, fa_q al, fa_q bh, fa_q bl, fa_q *ch, fa_q *cl)
+{
+    fa_q s, e;
+    fa_q2_two_sum(ah, bh, &s, &e);
+    e += al + bl;
+    fa_q2_two_sum(s, e, ch, cl);
+}
+static void fa_q2_mul(fa_q ah, fa_q al, fa_q bh, fa_q bl, fa_q *ch, fa_q *cl)
+{
+    fa_q p, e;
+    fa_q2_two_prod(ah, bh, &p, &e);
+    e += ah * bl + al * bh;
+    fa_q2_two_sum(p, e, ch, cl);
+}
+
+/* level 3: g - e^y S in ~226 bits, rounded once */
+static double fa_smb_logsm_q2(double g, double y, double Sh, double Sm, double Sl)
+{
+    double kd;
+    fa_q rl;
+    fa_q rh = fa_q_reduce(y, &kd, &rl);
+    fa_q eh = 1, el = 0;                                 /* Horner: e = 1 + e r / n */
+    for (int n = 48; n >= 1; n--) {                      /* 0.35^49/49! < 2^-250 */
+        fa_q th, tl;
+        fa_q2_mul(eh, el, rh, rl, &th, &tl);
+        fa_q qh = th / n;                                /* (th + tl)/n, corrected */
+        fa_q ph, pe;
+        fa_q2_two_prod(qh, (fa_q)n, &ph, &pe);
+        fa_q ql = (((th - ph) - pe) + tl) / n;
+        fa_q2_add((fa_q)1, (fa_q)0, qh, ql, &eh, &el);
+    }
+    fa_q sh, sl;
+    fa_q2_two_sum((fa_q)Sh, (fa_q)Sm, &sh, &sl);
+    sl += (fa_q)Sl;
+    fa_q ph, pl;
+    fa_q2_mul(eh, el, sh, sl, &ph, &pl);
+    fa_q sc = fa_q_pow2(kd);
+    ph *= sc;
+    pl *= sc;
+    fa_q dh, dl;
+    fa_q2_add((fa_q)g, (fa_q)0, -ph, -pl, &dh, &dl);
+    return (double)(dh + dl);
+}
+#endif
+
+/* levels 2 and 3 for one element flagged by level 1 */
+static double fa_smb_logsm_fix(double g, double y, double Sh, double Sm, double Sl, double d1)
+{
+#ifdef FA_HAVE_Q
+    int more = 0;
+    double d = fa_smb_logsm_q(g, y, Sh, Sm, Sl, &more);
+    return more ? fa_smb_logsm_q2(g, y, Sh, Sm, Sl) : d;
+#else
+    (void)g; (void)y; (void)Sh; (void)Sm; (void)Sl;
+    return d1;
+#endif
+}
+#endif
+
 #ifndef FA_SMB_YD_DEFINED
 #define FA_SMB_YD_DEFINED
 /* float64: y (g - S) with S = Sh + Sm + Sl (the row sum to ~eps^3, see
@@ -138,11 +365,32 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     C = fabs(S) < INFINITY ? C : 0.0;   /* an overflowed sum: no NaN from its error terms */
     D = fabs(S) < INFINITY ? D : 0.0;
     double C1 = C + D;                  /* two levels are enough for the other writes */
-    if (logsm) {
+    if (logsm && SM_LOWP) {
         double tot = S + C1;
 #pragma omp simd
         for (fa_index i = 0; i < n; i++)
             o[i] = (SM_T)fa_smb_logsm((double)g[i], (double)y[i], S, C1, tot);
+    } else if (logsm) {    /* float64: the levels of fa_smb_logsm64, in blocks
+                            * (o may be g or y: a block is written after its
+                            * flagged elements are redone from g and y) */
+        double tmp[FA_SMB_FIXB];
+        int64_t flg[FA_SMB_FIXB];
+        for (fa_index i0 = 0; i0 < n; i0 += FA_SMB_FIXB) {
+            fa_index m = n - i0 < FA_SMB_FIXB ? n - i0 : FA_SMB_FIXB;
+            int64_t fl = 0;
+#pragma omp simd reduction(|:fl)
+            for (fa_index i = 0; i < m; i++) {
+                int f;
+                tmp[i] = fa_smb_logsm64((double)g[i0 + i], (double)y[i0 + i], S, C1, &f);
+                flg[i] = f;
+                fl |= f;
+            }
+            if (fl)
+                for (fa_index i = 0; i < m; i++)
+                    if (flg[i])
+                        tmp[i] = fa_smb_logsm_fix((double)g[i0 + i], (double)y[i0 + i], S, C, D, tmp[i]);
+            for (fa_index i = 0; i < m; i++) o[i0 + i] = (SM_T)tmp[i];
+        }
     } else if (sg > 0) {
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
@@ -220,16 +468,32 @@ FA_INLINE void SM_FN(fa_smb_cols_)(const SM_T *g, const SM_T *y, SM_T *o, fa_ind
         int fin = fabs(s[j]) < INFINITY;
         q[j] = fin ? q[j] : 0.0;
         r[j] = fin ? r[j] : 0.0;
-        if (logsm) { s[j] += q[j] + r[j]; q[j] = 0.0; r[j] = 0.0; }
+        if (logsm && SM_LOWP) { s[j] += q[j] + r[j]; q[j] = 0.0; r[j] = 0.0; }
         else if (SM_LOWP) { q[j] += r[j]; r[j] = 0.0; }
     }
     for (fa_index k = 0; k < n; k++) {
         const SM_T *gk = g + k * inner, *yk = y + k * inner;
         SM_T *ok = o + k * inner;
-        if (logsm) {
+        if (logsm && SM_LOWP) {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
                 ok[j] = (SM_T)fa_smb_logsm((double)gk[j], (double)yk[j], s[j], 0.0, s[j]);
+        } else if (logsm) {     /* float64: as the row kernel */
+            double tmp[FA_SOFTMAX_LANES];
+            int64_t flg[FA_SOFTMAX_LANES];
+            int64_t fl = 0;
+#pragma omp simd reduction(|:fl)
+            for (fa_index j = 0; j < w; j++) {
+                int f;
+                tmp[j] = fa_smb_logsm64((double)gk[j], (double)yk[j], s[j], q[j] + r[j], &f);
+                flg[j] = f;
+                fl |= f;
+            }
+            if (fl)
+                for (fa_index j = 0; j < w; j++)
+                    if (flg[j])
+                        tmp[j] = fa_smb_logsm_fix((double)gk[j], (double)yk[j], s[j], q[j], r[j], tmp[j]);
+            for (fa_index j = 0; j < w; j++) ok[j] = (SM_T)tmp[j];
         } else {
 #pragma omp simd
             for (fa_index j = 0; j < w; j++)
