@@ -21,27 +21,25 @@ from typing import Dict, Iterable, Iterator, List, Optional, Tuple
 
 import numpy as np
 
-from . import _ext
 
 # The published bounds, in ULPs (see the module docstring for how they are
 # measured).  float32 results come from double-precision cores rounded once
 # or from float-lane cores that carry exp as hi + lo and correct each
 # quotient (src_c/fa_activations_f32.h: <= 0.79 over all 2^32 inputs), so
-# every float32 quantity is bounded by 1.  float64 forward functions are
-# within 2.  float64 derivatives are within 4 (2 on AVX-512, see
-# BOUND_GRAD64_ISA) -- except, on the paths that do not carry them, where
-# f' has a zero at finite x (silu/swish at -1.28/beta, mish at -1.19,
-# gelu_tanh at -0.75): there f' is a difference of two O(1) terms
-# computed in double, so its absolute error is a few eps but its error in
-# ULPs of the tiny f' grows without bound as x approaches the zero.  Those
-# rows are reported, not enforced (None).  gelu (erf form) float64 is
-# enforced on every path: its forward and derivative are fastact's own
-# (fa_gelu64_* in fa_activations.h: double-double terms, a Taylor window
-# around the zero of gelu', rounded once; src_c/gen_erfc.py --float64).
-# Keys: a name, or "gelu_tanh" for gelu(approximate="tanh").
+# every float32 quantity is bounded by 1.  float64 functions and their
+# derivatives are within 2 on every path: the derivatives round once from
+# double-double terms (fa_v512_f64.h on AVX-512; fa_sig_dd, fa_dx_sig_dd
+# and the float64 branches of fa_derivatives.h elsewhere).  Where f' has a zero at finite x (gelu at -0.75,
+# gelu_tanh at -0.75, silu/swish at -1.28/beta, mish at -1.19) f' is a
+# difference of two O(1) terms, so the error of the terms grows without
+# bound in ULPs of the tiny f' there: every path carries those terms as
+# double-doubles and switches to a Taylor polynomial of f' in a window
+# around the zero (fa_zwindow, fa_dx_sig_dd and fa_dcore_gelu/mish in
+# src_c/fa_derivatives.h; fa_v512_f64.h on AVX-512), so they have the
+# ordinary bound too.  gelu (erf form) float64 is fastact's own (fa_gelu64_*
+# in fa_activations.h, src_c/gen_erfc.py --float64), not libm's erfc.
 BOUND = {"float32": 1.0, "float64": 2.0}
-BOUND_GRAD64 = 4.0
-_ZERO_OF_FPRIME = ("gelu_tanh", "silu", "swish", "mish")
+BOUND_GRAD64 = 2.0
 EXCEPTIONS: Dict[Tuple[str, str, str], Optional[float]] = {}
 # The softmax family's backward (g*f' rows: the vector-Jacobian product from
 # the saved output y).  softmax/softmin float32 write y (g - S) in float
@@ -57,19 +55,6 @@ EXCEPTIONS: Dict[Tuple[str, str, str], Optional[float]] = {}
 # compiler without a 113-bit type, MSVC, keeps the first level), so both
 # have the ordinary bounds.
 EXCEPTIONS.update({("softmax", "float32", "g*f'"): 2.0, ("softmin", "float32", "g*f'"): 2.0})
-EXCEPTIONS.update({(n, "float64", w): None for n in _ZERO_OF_FPRIME for w in ("f'", "g*f'")})
-# SIMD paths whose float64 kernels carry those zeros: silu'/swish', mish' and
-# gelu_tanh' on AVX-512 (src_c/fa_v512_f64.h: hi + lo terms and a Taylor
-# window around the zero) are enforced at the float64 gradient bound there.
-ZERO_HANDLED64 = {"avx512": ("silu", "swish", "gelu_tanh", "mish")}
-
-
-# On the AVX-512 path every float64 derivative and backward kernel rounds
-# once from double-double terms (fa_v512_f64.h; tanhshrink', softsign',
-# selu' and the softmax backward in the shared cores), so the float64
-# gradient bound there is the forward bound, 2; the double cores of the
-# other paths (sigmoid', tanh' up to 3.6 ULP) keep BOUND_GRAD64.
-BOUND_GRAD64_ISA = {"avx512": 2.0}
 
 
 def _bound_key(name: str, params: Optional[Dict]) -> str:
@@ -79,15 +64,11 @@ def _bound_key(name: str, params: Optional[Dict]) -> str:
 
 
 def bound_for(name: str, dtype: str, what: str, params: Optional[Dict] = None) -> Optional[float]:
-    isa = _ext.current_isa()
-    grad64 = BOUND_GRAD64_ISA.get(isa, BOUND_GRAD64)
     key = _bound_key(name, params)
-    if dtype == "float64" and what != "f" and key in ZERO_HANDLED64.get(isa, ()):
-        return grad64
     if (key, dtype, what) in EXCEPTIONS:
         return EXCEPTIONS[(key, dtype, what)]
     if dtype == "float64" and what != "f":
-        return grad64
+        return BOUND_GRAD64
     return BOUND[dtype]
 
 

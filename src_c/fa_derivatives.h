@@ -60,6 +60,47 @@ FA_INLINE double fa_dx_sigmoid(double v, double lo, int lowp)
     return v < 0.0 ? neg : pos;
 }
 
+/* float64: s(v) + u s(v)(1 - s(v)) with v = vh + vl and u = uh + ul
+ * (silu, swish: u = v; gelu_tanh: u = x v'(x)), every term a double-double
+ * and one corrected quotient, rounded once (the plain form above: up to
+ * 3.5 ULP from e's and the sums' roundings).  With e = exp(-|v|) (hi + lo,
+ * scaled by 2^S as in fa_dx_sigmoid) and q = 1 + e:
+ *   v <  0:  e (q + u) / q^2      v >= 0:  (q + u e) / q^2
+ * q + u cancels only at the zero of f' (the caller's Taylor window). */
+FA_INLINE double fa_dx_sig_dd(double vh, double vl, double uh, double ul)
+{
+    double m, el;
+    double es = fa_exp_s2(-fabs(vh), vh < 0.0 ? vl : -vl, 0, &m, &el);
+    double eu = es * m, eul = el * m;            /* unscaled (q = 1 where m != 1) */
+    double e1, e2;
+    double qh = fa_two_sum(1.0, eu, &e1);
+    double ql = e1 + eul;
+    double Q = qh * qh;
+    double Ql = fa_prod_lo(qh, qh, Q) + 2.0 * qh * ql;
+    /* v < 0: N = es (q + u), scaled */
+    double ah = fa_two_sum(qh, uh, &e2);
+    double al = e2 + (ql + ul);
+    double nh = es * ah;
+    double nl = fa_prod_lo(es, ah, nh) + (es * al + el * ah);
+    /* v >= 0: N = q + u e (unscaled: m = 1 there) */
+    double ph = uh * eu;
+    double pl = fa_prod_lo(uh, eu, ph) + (uh * eul + ul * eu);
+    ph = es == 0.0 ? 0.0 : ph;                   /* u = inf, e = 0 */
+    pl = es == 0.0 ? 0.0 : pl;
+    double bh = fa_two_sum(qh, ph, &e2);
+    double bl = e2 + (ql + pl);
+    int neg = vh < 0.0;
+    double Nh = neg ? nh : bh, Nl = neg ? nl : bl;
+    double rq = 1.0 / Q;
+    double r = Nh * rq;
+    double pr = r * Q;
+    double c = (((Nh - pr) - fa_prod_lo(r, Q, pr)) + (Nl - r * Ql)) * rq;
+    c = fabs(pr) < INFINITY ? c : 0.0;
+    double y = (r + c) * (neg ? m : 1.0);
+    y = (neg && es == 0.0) ? 0.0 : y;            /* v = -inf: 0, not 0 * -inf */
+    return vh != vh ? vh : y;
+}
+
 /* ---------------- windows around the zeros of f' (float64) ----------------
  * Near a zero x0 of f' (silu/swish in v = beta x, gelu, gelu_tanh, mish)
  * f' is the difference of two O(1) terms, so the double cores' ~1-2 ULP
@@ -111,6 +152,7 @@ FA_INLINE double fa_zwindow(double d, double u, double ul, double hi, double lo,
     double th = a + b;
     double tl = (a - th) + b;
     double q = c[n - 1];
+#pragma GCC unroll 32   /* n <= 27: unrolled, the callers' loops vectorise */
     for (int i = n - 2; i >= 1; i--) q = FA_FMA(q, th, c[i]);
     double c1 = c[0];
     double small = FA_FMA(th, c1lo, tl * c1);
@@ -125,17 +167,46 @@ FA_INLINE double fa_zwindow(double d, double u, double ul, double hi, double lo,
 
 /* ---------------- sigmoid family ---------------- */
 
+/* float64: sigmoid(v) (deriv = 0) or sigmoid'(v) = e / (1 + e)^2
+ * (deriv = 1), e = exp(-|v|) for v = vh + vl, from e as hi + lo (scaled
+ * by 2^S, fa_exp_s2), q = 1 + e as a double-double and one corrected
+ * quotient, rounded once (the plain e / (q q): up to 3.2 ULP, and g f'
+ * 4.0).  `scale` (a power of two) multiplies the result before the
+ * final unscaling. */
+FA_INLINE double fa_sig_dd(double vh, double vl, int deriv, double scale)
+{
+    double m, el;
+    double es = fa_exp_s2(-fabs(vh), vh < 0.0 ? vl : -vl, 0, &m, &el);
+    double eu = es * m, eul = el * m;            /* unscaled (q = 1 where m != 1) */
+    double e1;
+    double qh = fa_two_sum(1.0, eu, &e1);
+    double ql = e1 + eul;
+    double Dh = qh, Dl = ql;
+    if (deriv) {
+        Dh = qh * qh;
+        Dl = fa_prod_lo(qh, qh, Dh) + 2.0 * qh * ql;
+    }
+    int sc = deriv || vh < 0.0;                  /* numerator e (scaled) or 1 */
+    double Nh = sc ? es : 1.0, Nl = sc ? el : 0.0;
+    double rd = 1.0 / Dh;                        /* one division: r need not */
+    double r = Nh * rd;                          /* be rounded, c corrects it */
+    double pr = r * Dh;
+    double c = (((Nh - pr) - fa_prod_lo(r, Dh, pr)) + (Nl - r * Dl)) * rd;
+    double y = ((r + c) * scale) * (sc ? m : 1.0);
+    return vh != vh ? vh : y;
+}
+
 FA_INLINE double fa_dcore_sigmoid(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    return fa_dsig(fa_exp(-fabs(x), lowp));
+    return lowp ? fa_dsig(fa_exp(-fabs(x), 1)) : fa_sig_dd(x, 0.0, 1, 1.0);
 }
 
 /* log_sigmoid'(x) = sigmoid(-x). */
 FA_INLINE double fa_dcore_log_sigmoid(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    return fa_sigmoid(-x, lowp);
+    return lowp ? fa_sigmoid(-x, 1) : fa_sig_dd(-x, 0.0, 0, 1.0);
 }
 
 /* 1/6 strictly inside (-3, 3) (PyTorch: 0 at the kinks). */
@@ -153,6 +224,8 @@ FA_INLINE double fa_dcore_hard_sigmoid(double x, const fa_params *p, int lowp)
 FA_INLINE double fa_dcore_tanh(double x, const fa_params *p, int lowp)
 {
     (void)p;
+    if (!lowp)
+        return fa_sig_dd(2.0 * x, 0.0, 1, 4.0);     /* sech^2 x = 4 sigmoid'(2x) */
     double e = fa_exp(-2.0 * fabs(x), lowp);
     return 4.0 * fa_dsig(e);
 }
@@ -378,30 +451,44 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
 
 /* gelu_tanh(x) = x sigmoid(v), v = C (x + K1 x^3), C = 2 sqrt(2/pi):
  * derivative s(v) + x s(v)(1 - s(v)) v'(x), v' = C (1 + 3 K1 x^2).
- * float64: v carried as a double-double exactly as in fa_core_gelu_tanh
- * (sigmoid's condition number |v|).  With e = exp(-|v|) (scaled, see
- * fa_dx_sigmoid): s = num / (1 + e), s (1 - s) = e / (1 + e)^2. */
+ * With e = exp(-|v|) (scaled, see fa_dx_sigmoid): s = num / (1 + e),
+ * s (1 - s) = e / (1 + e)^2.  float64: v and x v' as double-doubles (v
+ * exactly as in fa_core_gelu_tanh: sigmoid's condition number is |v|) into
+ * fa_dx_sig_dd, and the Taylor window around the zero at -0.7525. */
 FA_INLINE double fa_dcore_gelu_tanh(double x, const fa_params *p, int lowp)
 {
     (void)p;
     double xc = fa_min(fa_max(x, -64.0), 64.0);   /* |v| > 1400 beyond: e = 0 */
-    double v = FA_GELU_C * xc * FA_FMA(FA_GELU_K1 * xc, xc, 1.0);
-    double lo = 0.0;
     if (!lowp) {
+        /* v = C x (1 + K1 x^2) and u = x v' = C x (1 + 3 K1 x^2), both as
+         * double-doubles (the constants' roundings included), then the
+         * double-double s + u s (1 - s) of fa_dx_sig_dd */
         double x2 = xc * xc;
         double x2l = fa_prod_lo(xc, xc, x2);
         double t = FA_GELU_K1 * x2;
         double tl = fa_prod_lo(FA_GELU_K1, x2, t) + (FA_GELU_K1 * x2l + FA_GELU_K1_LO * x2);
-        double w = 1.0 + t;                       /* two-sum: w + wl = 1 + t + tl */
-        double bb = w - 1.0;
-        double wl = ((1.0 - (w - bb)) + (t - bb)) + tl;
+        double e1;
+        double w = fa_two_sum(1.0, t, &e1);
+        double wl = e1 + tl;
         double mm = xc * w;
         double ml = fa_prod_lo(xc, w, mm) + xc * wl;
-        v = FA_GELU_C * mm;
-        lo = fa_prod_lo(FA_GELU_C, mm, v) + (FA_GELU_C * ml + FA_GELU_C_LO * mm);
+        double v = FA_GELU_C * mm;
+        double vl = fa_prod_lo(FA_GELU_C, mm, v) + (FA_GELU_C * ml + FA_GELU_C_LO * mm);
+        double t3 = 3.0 * t;                      /* exact but for the top bit */
+        double t3l = fa_prod_lo(3.0, t, t3) + 3.0 * tl;
+        double w3 = fa_two_sum(1.0, t3, &e1);
+        double w3l = e1 + t3l;
+        double m3 = xc * w3;
+        double m3l = fa_prod_lo(xc, w3, m3) + xc * w3l;
+        double u = FA_GELU_C * m3;
+        double ul = fa_prod_lo(FA_GELU_C, m3, u) + (FA_GELU_C * m3l + FA_GELU_C_LO * m3);
+        double d = fa_dx_sig_dd(v, vl, u, ul);
+        d = FA_ZWIN(d, x, 0.0, GELU_TANH, gelu_tanh);
+        return x != x ? x : d;
     }
+    double v = FA_GELU_C * xc * FA_FMA(FA_GELU_K1 * xc, xc, 1.0);
     double m;
-    double es = fa_exp_s(-fabs(v), v < 0.0 ? lo : -lo, lowp, &m);
+    double es = fa_exp_s(-fabs(v), 0.0, 1, &m);
     double e = es * m;
     double q = 1.0 + e;
     double s = (v < 0.0 ? e : 1.0) / q;
@@ -412,15 +499,16 @@ FA_INLINE double fa_dcore_gelu_tanh(double x, const fa_params *p, int lowp)
     double neg = ((es / q) + ((xc * vp) * es) / (q * q)) * m;
     neg = es == 0.0 ? 0.0 : neg;
     double y = v < 0.0 ? neg : s + t2;
-    y = lowp ? y : FA_ZWIN(y, x, 0.0, GELU_TANH, gelu_tanh);
     return x != x ? x : y;
 }
 
 FA_INLINE double fa_dcore_silu(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double d = fa_dx_sigmoid(x, 0.0, lowp);
-    return lowp ? d : FA_ZWIN(d, x, 0.0, SILU, silu);
+    if (lowp)
+        return fa_dx_sigmoid(x, 0.0, 1);
+    double d = fa_dx_sig_dd(x, 0.0, x, 0.0);
+    return FA_ZWIN(d, x, 0.0, SILU, silu);
 }
 
 /* swish'(x) = s(v) + v s(v)(1 - s(v)), v = beta x: the silu derivative at
@@ -431,8 +519,10 @@ FA_INLINE double fa_dcore_swish(double x, const fa_params *p, int lowp)
     double v = p->a * x;
     double lo = lowp ? 0.0 : fa_prod_lo(p->a, x, v);
     lo = fabs(v) < 1e300 ? lo : 0.0;
-    double d = fa_dx_sigmoid(v, lo, lowp);
-    return lowp ? d : FA_ZWIN(d, v, lo, SILU, silu);
+    if (lowp)
+        return fa_dx_sigmoid(v, lo, 1);
+    double d = fa_dx_sig_dd(v, lo, v, lo);
+    return FA_ZWIN(d, v, lo, SILU, silu);
 }
 
 /* PyTorch: 0 for x < -3, (2x + 3)/6 for -3 <= x <= 3, 1 above. */
@@ -458,6 +548,46 @@ FA_INLINE double fa_dcore_mish(double x, const fa_params *p, int lowp)
 {
     (void)p;
     double m;
+    if (!lowp) {
+        /* float64: t = e^x (hi + lo, scaled), A = t + 2, D = t A + 2,
+         * B = t + 1, num = A D + 4 x B and D^2 as double-doubles, one
+         * corrected quotient (the rounded form: up to 4.5 ULP, mish' at
+         * -5.19).  t < 2^-1000 (scaled): A = 2, D = 2, B = 1 exactly. */
+        double xc = fa_min(x, 25.0);
+        double tl0;
+        double ts = fa_exp_s2(xc, 0.0, 0, &m, &tl0);
+        double tu = ts * m, tul = tl0 * m;
+        double e1;
+        double Ah = fa_two_sum(tu, 2.0, &e1);
+        double Al = e1 + tul;
+        double th = tu * Ah;
+        double tlo = fa_prod_lo(tu, Ah, th) + (tu * Al + tul * Ah);
+        double Dh = fa_two_sum(th, 2.0, &e1);
+        double Dl = e1 + tlo;
+        double Bh = fa_two_sum(tu, 1.0, &e1);
+        double Bl = e1 + tul;
+        double p1 = Ah * Dh;
+        double p1l = fa_prod_lo(Ah, Dh, p1) + (Ah * Dl + Al * Dh);
+        double x4 = 4.0 * xc;
+        double p2 = x4 * Bh;
+        double p2l = fa_prod_lo(x4, Bh, p2) + x4 * Bl;
+        double Nh = fa_two_sum(p1, p2, &e1);
+        double Nl = e1 + (p1l + p2l);
+        double Q = Dh * Dh;
+        double Ql = fa_prod_lo(Dh, Dh, Q) + 2.0 * Dh * Dl;
+        /* y = t N / D^2: (ts + tl) N as a double-double, then the quotient */
+        double Mh = ts * Nh;
+        double Ml = fa_prod_lo(ts, Nh, Mh) + (ts * Nl + tl0 * Nh);
+        double rq = 1.0 / Q;
+        double r = Mh * rq;
+        double pr = r * Q;
+        double c = (((Mh - pr) - fa_prod_lo(r, Q, pr)) + (Ml - r * Ql)) * rq;
+        double y = (r + c) * m;
+        y = ts == 0.0 ? 0.0 : y;                  /* x = -inf: 0, not 0 * -inf */
+        y = x >= 25.0 ? 1.0 : y;
+        y = FA_ZWIN(y, x, 0.0, MISH, mish);
+        return x != x ? x : y;
+    }
     double ts = fa_exp_s(fa_min(x, 25.0), 0.0, lowp, &m);
     double t = ts * m;
     double D = FA_FMA(t, t + 2.0, 2.0);
@@ -465,7 +595,7 @@ FA_INLINE double fa_dcore_mish(double x, const fa_params *p, int lowp)
     double y = (ts * num) / (D * D) * m;
     y = ts == 0.0 ? 0.0 : y;                      /* x = -inf: 0, not 0 * -inf */
     y = x >= 25.0 ? 1.0 : y;
-    return lowp ? y : FA_ZWIN(y, x, 0.0, MISH, mish);
+    return y;
 }
 
 /* softplus' = sigmoid(beta x), 1 where beta x > threshold (PyTorch).
@@ -478,6 +608,7 @@ FA_INLINE double fa_dcore_softplus(double x, const fa_params *p, int lowp)
     lo = fabs(v) < 1e300 ? lo : 0.0;
     double e = fa_exp_dd(-fabs(v), v < 0.0 ? lo : -lo, lowp);
     double s = (v < 0.0 ? e : 1.0) / (1.0 + e);
+    s = lowp ? s : fa_sig_dd(v, lo, 0, 1.0);
     return v > p->b ? 1.0 : s;
 }
 
