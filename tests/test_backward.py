@@ -707,3 +707,47 @@ def test_float64_derivative_exact_values(isa, name):
     g = np.full_like(x, 1.0)
     assert_close_ulp(getattr(fastact, name + "_backward")(g, x), want, tol=1.0,
                      what=f"{name}_backward[{isa}]")
+
+
+# float64 gelu (erf form) and gelu' at the branch points of fastact's own
+# erfc (fa_gelu64_* in src_c/fa_activations.h: |x| = sqrt2/2 between the
+# erf series and the G(a) fit, |x| = 15 sqrt2 where the asymptotic series
+# takes over, the zero of gelu' at -0.7518, subnormal results), against
+# exact values.  Generated with mpmath (dps 80; float(mpf) rounds to nearest):
+#   gelu = x erfc(-x/sqrt2)/2, gelu' = erfc(-x/sqrt2)/2 + x exp(-x^2/2)/sqrt(2 pi)
+#   print(float(x).hex(), float(gelu(mpf(x))).hex(), float(dgelu(mpf(x))).hex())
+# Tolerance 2 ULP (the published float64 bound) against the rounded values;
+# The former gelu' (libm's erfc, each term rounded) was 3 ULP off at x = -3.
+GELU64_EXACT = [
+    ('0x1.6a09e667f3bcdp-1', '0x1.133d68a921ba1p-1', '0x1.f5bb6d7330aeep-1'),
+    ('0x1.6a09e667f3bccp-1', '0x1.133d68a921ba0p-1', '0x1.f5bb6d7330aedp-1'),
+    ('0x1.6a09e667f3bcep-1', '0x1.133d68a921ba2p-1', '0x1.f5bb6d7330aeep-1'),
+    ('-0x1.6a09e667f3bcdp-1', '-0x1.5b31f6fb480b1p-3', '0x1.48925199ea24cp-6'),
+    ('-0x1.6a09e667f3bccp-1', '-0x1.5b31f6fb480b0p-3', '0x1.48925199ea25bp-6'),
+    ('-0x1.6a09e667f3bcep-1', '-0x1.5b31f6fb480b1p-3', '0x1.48925199ea23dp-6'),
+    ('0x1.5369480174810p+4', '0x1.5369480174810p+4', '0x1.0000000000000p+0'),
+    ('0x1.536948017480fp+4', '0x1.536948017480fp+4', '0x1.0000000000000p+0'),
+    ('-0x1.5369480174810p+4', '-0x1.0bbcfce5b79dcp-326', '-0x1.62f87b7618744p-322'),
+    ('-0x1.536948017480fp+4', '-0x1.0bbcfce5b7b3fp-326', '-0x1.62f87b7618919p-322'),
+    ('-0x1.5369480174811p+4', '-0x1.0bbcfce5b7879p-326', '-0x1.62f87b761856ep-322'),
+    ('-0x1.80ead197f00b4p-1', '-0x1.5c19dd4b1a3fbp-3', '-0x1.dc33ec6564406p-58'),
+    ('-0x1.8000000000000p-1', '-0x1.5c19804106bbap-3', '0x1.95f1de76c2ee1p-11'),
+    ('-0x1.0f876ccdf6cd9p+0', '-0x1.39b7ef1e0ea74p-3', '-0x1.8bfd25edeb1cap-4'),
+    ('-0x1.8000000000000p+1', '-0x1.096697b244861p-8', '-0x1.876f5a0927b12p-7'),
+    ('-0x1.1000000000000p+3', '-0x1.7397679c0bf2ep-54', '-0x1.8aac945b9ba4dp-51'),
+    ('-0x1.26280b3476097p+5', '-0x1.54759eacd7dc7p-977', '-0x1.8734398f46827p-972'),
+    ('-0x1.2c00000000000p+5', '-0x1.367682a29e309p-1016', '-0x1.6bd2c90f1fcb1p-1011'),
+    ('-0x1.3400000000000p+5', '-0x0.000000000000bp-1022', '-0x0.00000000001a6p-1022'),
+    ('0x1.4000000000000p+1', '0x1.3e034de12223cp+1', '0x1.09a0e14ff149ap+0'),
+    ('0x1.87e92154ef7acp-665', '0x1.87e92154ef7acp-666', '0x1.0000000000000p-1'),
+    ('-0x1.56e1fc2f8f359p-997', '-0x1.56e1fc2f8f359p-998', '0x1.0000000000000p-1'),
+]
+
+
+def test_float64_gelu_exact_values(isa):
+    x = np.array([float.fromhex(a) for a, _, _ in GELU64_EXACT])
+    f = np.array([float.fromhex(b) for _, b, _ in GELU64_EXACT])
+    d = np.array([float.fromhex(c) for _, _, c in GELU64_EXACT])
+    assert_close_ulp(fastact.gelu(x), f, tol=2.0, what=f"gelu[{isa}]")
+    assert_close_ulp(fastact.derivative("gelu", x), d, tol=2.0, what=f"gelu'[{isa}]")
+    assert_close_ulp(fastact.gelu_backward(np.ones_like(x), x), d, tol=2.0, what=f"gelu_backward[{isa}]")

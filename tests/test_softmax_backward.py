@@ -451,3 +451,51 @@ def test_rows_where_g_equals_the_row_sum(name, mode):
         want[r] = [float(sign * a * (b - S)) for a, b in zip(yr, gr)]
     got = bwd(name)(g, y) if mode == "new" else bwd(name)(g, y, out=g)
     assert np.all(ulp_diff(got, want) <= 1)
+
+
+# g - e^y S for float64 log_softmax rows built to cancel: the top two
+# entries tie (y = fl(log 1/2) and the like) and g is S times e^y's exact
+# neighbour, so the result is ~2^-55 g and needs e^y to ~2^-110 (the plain
+# double formula returned 0 for -2.6e-17, 8.5e15 ULP).  Exact values from
+# mpmath at 700 digits (sums exact), as fastact check does:
+#   S = fsum(g_row); want = g - exp(mpf(y)) * S, rounded once.
+@pytest.mark.parametrize("axis", [-1, 0])
+@pytest.mark.parametrize("mode", ["new", "inplace_g", "inplace_y"])
+def test_log_softmax_backward_float64_cancelling(isa, axis, mode):
+    mp = pytest.importorskip("mpmath")
+    rng = np.random.default_rng(11)
+    rows = []
+    for n in (2, 3, 10, 50):
+        for _ in range(6):
+            x = rng.standard_normal(n) * 3
+            x[1] = x[0] = x.max() + 0.0   # a tied top pair: y0 = y1 ~ log(1/2) or below
+            rows.append(x)
+    width = max(len(r) for r in rows)
+    x = np.full((len(rows), width), -np.inf)
+    for i, r in enumerate(rows):
+        x[i, :len(r)] = r
+    y = fastact.log_softmax(x, axis=-1)
+    # g: the tied pair gets S e^y0 rounded (S = sum(g) of the others and them),
+    # the rest small multiples of 0.375, so g - e^y S cancels to ~2^-53 |g|
+    g = ((np.arange(x.size) % 7 - 3.0) * 0.375).reshape(x.shape)
+    g[:, 0] = 1.125
+    g[:, 1] = 1.125
+    rest = g[:, 2:].sum(axis=1)
+    g[:, 2] -= rest           # sum(g) = 2.25 exactly: g0 = S/2, e^y0 ~ 1/2 when the pair dominates
+    if axis == 0:
+        g, y = np.ascontiguousarray(g.T), np.ascontiguousarray(y.T)
+    want = np.empty_like(y)
+    with mp.workdps(700):
+        gt, yt = (g, y) if axis == -1 else (g.T, y.T)
+        wt = want if axis == -1 else want.T
+        for r in range(gt.shape[0]):
+            S = mp.fsum(mp.mpf(float(v)) for v in gt[r])
+            for c in range(gt.shape[1]):
+                yv = float(yt[r, c])
+                e = mp.exp(mp.mpf(yv)) if np.isfinite(yv) else mp.mpf(0)
+                wt[r, c] = float(mp.mpf(float(gt[r, c])) - e * S)
+    gg, yy = g.copy(), y.copy()
+    out = {"new": None, "inplace_g": gg, "inplace_y": yy}[mode]
+    got = fastact.log_softmax_backward(gg, yy, axis=axis, out=out)
+    assert np.all(ulp_diff(got, want) <= 1), np.max(ulp_diff(got, want))
+    assert np.count_nonzero(np.abs(want) < 1e-15) > 10     # the test does cancel
