@@ -646,10 +646,9 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
     fa_gelu64_st s;
     fa_gelu64_common(x, &s);
     /* Z0 <= a <= 15: V = |x| Phi(-|x|) = e G / sqrt2 */
-    double th = s.e * s.gh;
-    double tl = fa_prod_lo(s.e, s.gh, th) + (s.e * s.gl + s.el * s.gh);
-    double v = th * FA_INV_SQRT2;
-    double vl = fa_prod_lo(th, FA_INV_SQRT2, v) + (th * FA_INV_SQRT2_LO + tl * FA_INV_SQRT2);
+    double tl, vl;
+    double th = fa_ddmul(s.e, s.el, s.gh, s.gl, &tl);
+    double v = fa_ddmul(th, tl, FA_INV_SQRT2, FA_INV_SQRT2_LO, &vl);
     double yl;
     double yh = fa_two_sum(x, -v, &yl);
     double y = x > 0.0 ? yh + (yl - vl) : -(v + vl);

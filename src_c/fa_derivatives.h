@@ -404,13 +404,11 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     fa_gelu64_st s;
     fa_gelu64_common(x, &s);
     /* X = a e / sqrt(pi) (scaled by 1/m) */
-    double xh = s.a * s.e;
-    double xl = fa_prod_lo(s.a, s.e, xh) + (s.a * s.el + s.al * s.e);
-    double Xh = xh * FA_INV_SQRT_PI;
-    double Xl = fa_prod_lo(xh, FA_INV_SQRT_PI, Xh) + (xh * FA_INV_SQRT_PI_LO + xl * FA_INV_SQRT_PI);
+    double xl, Xl, tl;
+    double xh = fa_ddmul(s.a, s.al, s.e, s.el, &xl);
+    double Xh = fa_ddmul(xh, xl, FA_INV_SQRT_PI, FA_INV_SQRT_PI_LO, &Xl);
     /* middle: C = e G / (2a) */
-    double th = s.e * s.gh;
-    double tl = fa_prod_lo(s.e, s.gh, th) + (s.e * s.gl + s.el * s.gh);
+    double th = fa_ddmul(s.e, s.el, s.gh, s.gl, &tl);
     double am = fa_min(fa_max(s.a, FA_GELU64_Z0), FA_GELU64_ZMAX);
     double aml = am == s.a ? s.al : 0.0;
     double ch = th * (0.5 * s.ia);
@@ -426,8 +424,8 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     /* small: 1/2 + x (S/2 + e/sqrt(2 pi)) */
     double wh, wl, sl;
     double sh = fa_gelu64_S(x, &wh, &wl, &sl);
-    double bh = s.e * FA_INV_SQRT_2PI;
-    double bl = fa_prod_lo(s.e, FA_INV_SQRT_2PI, bh) + (s.e * FA_INV_SQRT_2PI_LO + s.el * FA_INV_SQRT_2PI);
+    double bl;
+    double bh = fa_ddmul(s.e, s.el, FA_INV_SQRT_2PI, FA_INV_SQRT_2PI_LO, &bl);
     double Bh = fa_two_sum(0.5 * sh, bh, &e1);
     double Bl = e1 + (0.5 * sl + bl);
     double xs = fa_min(fa_max(x, -1.0), 1.0);
@@ -449,6 +447,15 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     return FA_ZWIN(d, x, 0.0, GELU, gelu);
 }
 
+/* C x (1 + t) as hi + *lo, t = th + tl (C = 2 sqrt(2/pi) with its rounding). */
+FA_INLINE double fa_gelu_tanh_cxw(double x, double th, double tl, double *lo)
+{
+    double e1, ml;
+    double w = fa_two_sum(1.0, th, &e1);
+    double mm = fa_ddmul(x, 0.0, w, e1 + tl, &ml);
+    return fa_ddmul(FA_GELU_C, FA_GELU_C_LO, mm, ml, lo);
+}
+
 /* gelu_tanh(x) = x sigmoid(v), v = C (x + K1 x^3), C = 2 sqrt(2/pi):
  * derivative s(v) + x s(v)(1 - s(v)) v'(x), v' = C (1 + 3 K1 x^2).
  * With e = exp(-|v|) (scaled, see fa_dx_sigmoid): s = num / (1 + e),
@@ -463,25 +470,12 @@ FA_INLINE double fa_dcore_gelu_tanh(double x, const fa_params *p, int lowp)
         /* v = C x (1 + K1 x^2) and u = x v' = C x (1 + 3 K1 x^2), both as
          * double-doubles (the constants' roundings included), then the
          * double-double s + u s (1 - s) of fa_dx_sig_dd */
-        double x2 = xc * xc;
-        double x2l = fa_prod_lo(xc, xc, x2);
-        double t = FA_GELU_K1 * x2;
-        double tl = fa_prod_lo(FA_GELU_K1, x2, t) + (FA_GELU_K1 * x2l + FA_GELU_K1_LO * x2);
-        double e1;
-        double w = fa_two_sum(1.0, t, &e1);
-        double wl = e1 + tl;
-        double mm = xc * w;
-        double ml = fa_prod_lo(xc, w, mm) + xc * wl;
-        double v = FA_GELU_C * mm;
-        double vl = fa_prod_lo(FA_GELU_C, mm, v) + (FA_GELU_C * ml + FA_GELU_C_LO * mm);
-        double t3 = 3.0 * t;                      /* exact but for the top bit */
-        double t3l = fa_prod_lo(3.0, t, t3) + 3.0 * tl;
-        double w3 = fa_two_sum(1.0, t3, &e1);
-        double w3l = e1 + t3l;
-        double m3 = xc * w3;
-        double m3l = fa_prod_lo(xc, w3, m3) + xc * w3l;
-        double u = FA_GELU_C * m3;
-        double ul = fa_prod_lo(FA_GELU_C, m3, u) + (FA_GELU_C * m3l + FA_GELU_C_LO * m3);
+        double x2l, tl, t3l, vl, ul;
+        double x2 = fa_ddmul(xc, 0.0, xc, 0.0, &x2l);
+        double t = fa_ddmul(FA_GELU_K1, FA_GELU_K1_LO, x2, x2l, &tl);
+        double t3 = fa_ddmul(3.0, 0.0, t, tl, &t3l);
+        double v = fa_gelu_tanh_cxw(xc, t, tl, &vl);
+        double u = fa_gelu_tanh_cxw(xc, t3, t3l, &ul);
         double d = fa_dx_sig_dd(v, vl, u, ul);
         d = FA_ZWIN(d, x, 0.0, GELU_TANH, gelu_tanh);
         return x != x ? x : d;

@@ -82,6 +82,14 @@ FA_INLINE double fa_two_sum(double a, double b, double *err)
     return s;
 }
 
+/* (ah + al)(bh + bl) = hi + *lo to ~2^-104 relative (al bl dropped). */
+FA_INLINE double fa_ddmul(double ah, double al, double bh, double bl, double *lo)
+{
+    double p = ah * bh;
+    *lo = fa_prod_lo(ah, bh, p) + (ah * bl + al * bh);
+    return p;
+}
+
 /* NaN-preserving clamps (see rationale 3). */
 FA_INLINE double fa_min(double x, double hi) { return x > hi ? hi : x; }
 FA_INLINE double fa_max(double x, double lo) { return x < lo ? lo : x; }
