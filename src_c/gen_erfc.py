@@ -35,6 +35,15 @@ from numpy.polynomial import chebyshev as cheb
 from numpy.polynomial import polynomial as poly
 
 mp.mp.dps = 40
+
+
+def print_c(defines, arrays):
+    """The C block: #defines (values as doubles) and static const arrays."""
+    for name, v in defines.items():
+        print(f"#define {name} {float(v)!r}")
+    for name, vals, comment in arrays:
+        print(f"static const double {name}[{len(vals)}] = {{{comment}")
+        print("".join(f"    {float(c)!r},\n" for c in vals) + "};")
 Z0, ZMAX = 0.75, 10.6
 DEG_TAIL, DEG_SMALL = 14, 8
 N = 400
@@ -93,15 +102,9 @@ def main():
     got = 1 - z * horner(ps, z * z)
     ref = np.array([float(mp.erfc(mp.mpf(v))) for v in z])
     print(f"/* small: max rel error {np.max(np.abs(got / ref - 1)):.2g} on [-{Z0}, {Z0}] */")
-    print(f"#define FA_ERFC_Z0 {Z0!r}")
-    print(f"#define FA_ERFC_ZMAX {ZMAX!r}")
-    print(f"#define FA_ERFC_K {K!r}")
-    print(f"#define FA_ERFC_ALPHA {alpha!r}")
-    print(f"#define FA_ERFC_BETA {beta!r}")
-    print(f"static const double fa_erfc_tail_coef[{len(pt)}] = {{")
-    print("".join(f"    {float(c)!r},\n" for c in pt) + "};")
-    print(f"static const double fa_erf_small_coef[{len(ps)}] = {{")
-    print("".join(f"    {float(c)!r},\n" for c in ps) + "};")
+    print_c({"FA_ERFC_Z0": Z0, "FA_ERFC_ZMAX": ZMAX, "FA_ERFC_K": K, "FA_ERFC_ALPHA": alpha,
+             "FA_ERFC_BETA": beta},
+            [("fa_erfc_tail_coef", pt, ""), ("fa_erf_small_coef", ps, "")])
 
 
 # ---------------------------------------------------------------------------
@@ -238,19 +241,10 @@ def main64():
         worst = max(worst, abs(h / ref - 1))
     print(f"/* R: max rel error {float(worst):.2g} (w R is <= 0.15 of S) on [0, {Z064 ** 2}] */")
     s0h = float(s0)
-    print(f"#define FA_GELU64_Z0 {Z064!r}")
-    print(f"#define FA_GELU64_ZMAX {ZMAX64!r}")
-    print(f"#define FA_GELU64_A {float(A)!r}")
-    print(f"#define FA_GELU64_B {float(B)!r}")
-    print(f"#define FA_GELU64_K {float(K)!r}")
-    print(f"#define FA_GELU64_G0_HI {c0h!r}")
-    print(f"#define FA_GELU64_G0_LO {c0l!r}")
-    print(f"#define FA_GELU64_S0_HI {s0h!r}")
-    print(f"#define FA_GELU64_S0_LO {float(s0 - s0h)!r}")
-    print(f"static const double fa_gelu64_g[{len(gf)}] = {{ /* [0] unused: G0_HI + G0_LO */")
-    print("".join(f"    {c!r},\n" for c in gf) + "};")
-    print(f"static const double fa_gelu64_r[{len(rf)}] = {{")
-    print("".join(f"    {c!r},\n" for c in rf) + "};")
+    print_c({"FA_GELU64_Z0": Z064, "FA_GELU64_ZMAX": ZMAX64, "FA_GELU64_A": A, "FA_GELU64_B": B,
+             "FA_GELU64_K": K, "FA_GELU64_G0_HI": c0h, "FA_GELU64_G0_LO": c0l,
+             "FA_GELU64_S0_HI": s0h, "FA_GELU64_S0_LO": s0 - s0h},
+            [("fa_gelu64_g", gf, " /* [0] unused: G0_HI + G0_LO */"), ("fa_gelu64_r", rf, "")])
 
 
 if __name__ == "__main__":
