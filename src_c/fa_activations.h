@@ -728,12 +728,25 @@ FA_INLINE double fa_core_swish(double x, const fa_params *p, int lowp)
     return fa_x_sigmoid(x, v, lo, lowp);
 }
 
-/* hardswish(x) = x * relu6(x + 3) / 6, piecewise so that -inf gives -0. */
+/* hardswish(x) = x * relu6(x + 3) / 6, piecewise so that -inf gives -0.
+ * float32 (lowp): x (x + 3) is exact in double, one rounding of t / 6 to
+ * float.  float64: x + 3 and x (x + 3) as double-doubles and one corrected
+ * quotient by 6, rounded once (three roundings measured 1.83 ULP). */
 FA_INLINE double fa_core_hardswish(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double t = x * (x + 3.0);           /* exact in double for float32 x */
-    double y = lowp ? t * (1.0 / 6.0) : t / 6.0;   /* as hard_sigmoid */
+    double y;
+    if (lowp) {
+        y = (x * (x + 3.0)) * (1.0 / 6.0);
+    } else {
+        double sl, tl;
+        double sh = fa_two_sum(x, 3.0, &sl);
+        double th = fa_ddmul(x, 0.0, sh, sl, &tl);
+        double q = th * (1.0 / 6.0);             /* within an ulp; c corrects it */
+        double pq = q * 6.0;
+        double c = (((th - pq) - fa_prod_lo(q, 6.0, pq)) + tl) * (1.0 / 6.0);
+        y = c != 0.0 ? q + c : q;                /* hardswish(-0) = -0 */
+    }
     y = x <= -3.0 ? copysign(0.0, x) : y;
     return x >= 3.0 ? x : y;
 }
