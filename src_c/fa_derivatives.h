@@ -523,7 +523,16 @@ FA_INLINE double fa_dcore_swish(double x, const fa_params *p, int lowp)
 FA_INLINE double fa_dcore_hardswish(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    double d = lowp ? (2.0 * x + 3.0) * (1.0 / 6.0) : (2.0 * x + 3.0) / 6.0;  /* as the forward */
+    double d;
+    if (lowp) {
+        d = (2.0 * x + 3.0) * (1.0 / 6.0);
+    } else {   /* 2x + 3 as a double-double, one corrected product by 1/6 */
+        double sl;
+        double sh = fa_two_sum(2.0 * x, 3.0, &sl);
+        double q = sh * (1.0 / 6.0);
+        double pq = q * 6.0;
+        d = q + (((sh - pq) - fa_prod_lo(q, 6.0, pq)) + sl) * (1.0 / 6.0);
+    }
     d = x < -3.0 ? 0.0 : d;
     d = x > 3.0 ? 1.0 : d;
     return d;                                     /* NaN falls through */
