@@ -39,6 +39,7 @@ cdef extern from "fa_kernels.h" nogil:
     ctypedef void (*fa_softmax_f64)(const double *x, double *y, fa_index u0, fa_index u1,
                                     fa_index n, fa_index inner, int op) noexcept nogil
     enum: FA_SOFTMAX_LANES
+    enum: FA_HAVE_Q
     ctypedef void (*fa_softmax_bwd_f32)(const float *g, const float *y, float *o, fa_index u0,
                                         fa_index u1, fa_index n, fa_index inner, int op) noexcept nogil
     ctypedef void (*fa_softmax_bwd_f64)(const double *g, const double *y, double *o, fa_index u0,
@@ -124,6 +125,11 @@ def omp_max_threads():
 
 def omp_set_threads(int n):
     omp_set_num_threads(n)
+
+def has_binary128():
+    """True if this build has a 113-bit float type for the exact levels of
+    the float64 log_softmax backward (FA_HAVE_Q in src_c/fa_kernels.h)."""
+    return FA_HAVE_Q != 0
 
 def isa_supported(str isa):
     return bool(fa_isa_supported(isa.encode()))

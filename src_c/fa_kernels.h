@@ -100,4 +100,17 @@ const fa_kernel_table *fa_select_isa(const char *force);
 /* 1 if this CPU and build support the named ISA. */
 int fa_isa_supported(const char *isa);
 
+/* A 113-bit binary floating type (binary128) for the exact levels of the
+ * float64 log_softmax backward (fa_smb_logsm_fix): GCC/Clang __float128
+ * (x86-64, ...) = 1, a quad long double (Linux on aarch64, ...) = 2, none
+ * (MSVC, Apple arm64) = 0, where only the double-double level runs and
+ * `fastact check` does not enforce that row (fastact._ext.has_binary128). */
+#if defined(__SIZEOF_FLOAT128__) && !defined(_MSC_VER)
+#define FA_HAVE_Q 1
+#elif defined(__LDBL_MANT_DIG__) && __LDBL_MANT_DIG__ == 113
+#define FA_HAVE_Q 2
+#else
+#define FA_HAVE_Q 0
+#endif
+
 #endif

@@ -90,7 +90,7 @@ FA_INLINE double fa_smb_logsm(double g, double y, double Sh, double Sl, double t
  *     series in 113-bit arithmetic: error ~2^-112 |g|, enough unless
  *     |result| < 2^-56 |g|.
  *  3. (scalar) the same in pairs of binary128 (~226 bits).
- * Without a 113-bit type (MSVC) level 1 stands (documented).
+ * Without a 113-bit type (FA_HAVE_Q = 0: MSVC, Apple arm64) level 1 stands.
  */
 #define FA_SMB_FIXB 256    /* block of the float64 log_softmax backward write */
 #define FA_LN2_LO2 1.1612227229362532e-26  /* ln2 - LN2_HI - LN2_LO (mpmath) */
@@ -155,15 +155,13 @@ FA_INLINE double fa_smb_logsm64(double g, double y, double Sh, double Sl, int *f
     return fin ? d : sp;
 }
 
-#if defined(__SIZEOF_FLOAT128__) && !defined(_MSC_VER)
+#if FA_HAVE_Q == 1          /* (fa_kernels.h) */
 typedef __float128 fa_q;
-#define FA_HAVE_Q 1
-#elif defined(__LDBL_MANT_DIG__) && __LDBL_MANT_DIG__ == 113
+#elif FA_HAVE_Q == 2
 typedef long double fa_q;
-#define FA_HAVE_Q 1
 #endif
 
-#ifdef FA_HAVE_Q
+#if FA_HAVE_Q
 /* ln2 = H1 + H2 + L1 + L2 + L3 (doubles; H1 + H2 = ln2 truncated to 100
  * bits, so k (H1 + H2) is exact in 113 bits for |k| <= 2^11; the rest to
  * 2^-260; mpmath:  hi = floor(ln2 2^100)/2^100, then successive
@@ -285,7 +283,7 @@ static double fa_smb_logsm_q2(double g, double y, double Sh, double Sm, double S
 /* levels 2 and 3 for one element flagged by level 1 */
 static double fa_smb_logsm_fix(double g, double y, double Sh, double Sm, double Sl, double d1)
 {
-#ifdef FA_HAVE_Q
+#if FA_HAVE_Q
     int more = 0;
     double d = fa_smb_logsm_q(g, y, Sh, Sm, Sl, &more);
     return more ? fa_smb_logsm_q2(g, y, Sh, Sm, Sl) : d;
