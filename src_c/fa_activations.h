@@ -522,7 +522,7 @@ static const double fa_gelu64_r[14] = {
 #define FA_INV_SQRT_PI 0.56418958354775628695
 #define FA_GELU64_DADU (1.0 / (FA_GELU64_A * FA_GELU64_K + FA_GELU64_B))
 
-/* a = |x|/sqrt2 as ah + *al, and 1/a (the asymptotic branch and G' use it). */
+/* a = |x|/sqrt2 as ah + *al. */
 FA_INLINE double fa_gelu64_a(double x, double *al)
 {
     double ax = fabs(x);
@@ -543,10 +543,8 @@ FA_INLINE double fa_gelu64_G(double a, double al, double ia, double *lo)
     nl += fa_prod_lo(FA_GELU64_A, a, pr);
     double dl;
     double dh = fa_two_sum(a, FA_GELU64_K, &dl);
-    double rd = 1.0 / dh;
-    double uh = nh * rd;
-    double qd = uh * dh;
-    double ul = (((nh - qd) - fa_prod_lo(uh, dh, qd)) + (nl - uh * dl)) * rd;
+    double ul;
+    double uh = fa_dd_quot(nh, nl, dh, dl, 1.0 / dh, &ul);
     double h = fa_gelu64_g[22];
 #pragma GCC unroll 24
     for (int i = 21; i >= 1; i--) h = FA_FMA(h, uh, fa_gelu64_g[i]);
@@ -584,8 +582,8 @@ FA_INLINE double fa_gelu64_small(double x)
 {
     double wh, wl, sl;
     double sh = fa_gelu64_S(x, &wh, &wl, &sl);
-    double mh = wh * sh;
-    double ml = fa_prod_lo(wh, sh, mh) + (wh * sl + wl * sh);
+    double ml;
+    double mh = fa_ddmul(wh, wl, sh, sl, &ml);
     double yl;
     double yh = fa_two_sum(0.5 * fa_min(fa_max(x, -1.0), 1.0), mh, &yl);
     return yh + (yl + ml);
@@ -620,7 +618,7 @@ FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
     s->ia = ia;
     double am = fa_min(fa_max(a, FA_GELU64_Z0), FA_GELU64_ZMAX);
     s->gh = fa_gelu64_G(am, am == a ? al : 0.0, ia, &s->gl);
-    double iat = ah >= 15.0 ? ia : 1.0 / 15.0;       /* (on ah: vectorises) */
+    double iat = ah >= FA_GELU64_ZMAX ? ia : 1.0 / FA_GELU64_ZMAX;  /* (on ah: vectorises) */
     double t = 0.5 * iat * iat;                      /* 1/(2a^2), ~1 ulp */
     double a1 = 1.0 - 27.0 * t;
 #pragma GCC unroll 16
@@ -635,7 +633,7 @@ FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
  * accuracy in the left tail (x * (1 + erf) would cancel to 0 there) and
  * x * (erfc/2) never overflows for huge x (0.5*x*(1+erf) does).
  * float32 (lowp): the vectorisable erfc above.  float64: the branches
- * described above fa_gelu64_v. */
+ * described above fa_gelu64_a. */
 #define FA_SQRT_PI 1.7724538509055160273
 #define FA_SQRT_PI_LO (-7.666586499825799e-17) /* sqrt(pi) - FA_SQRT_PI (mpmath) */
 FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
@@ -657,21 +655,18 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
      * applied after the final product (from a = 26.5 on the result is
      * subnormal: rounding x erfc(a)/2 after a subnormal erfc would round
      * twice). */
-    double nh = s.e * s.Ah;
-    double nl = fa_prod_lo(s.e, s.Ah, nh) + (s.e * s.Al + s.el * s.Ah);
-    double dh = s.a * FA_SQRT_PI;
-    double dl = fa_prod_lo(s.a, FA_SQRT_PI, dh) + (s.a * FA_SQRT_PI_LO + s.al * FA_SQRT_PI);
-    double rq = s.ia * FA_INV_SQRT_PI;               /* ~ 1/dh */
-    double qh = nh * rq;
-    double ph = qh * dh;
-    double ql = (((nh - ph) - fa_prod_lo(qh, dh, ph)) + (nl - qh * dl)) * rq;
+    double nl, dl;
+    double nh = fa_ddmul(s.e, s.el, s.Ah, s.Al, &nl);
+    double dh = fa_ddmul(s.a, s.al, FA_SQRT_PI, FA_SQRT_PI_LO, &dl);
+    double ql;
+    double qh = fa_dd_quot(nh, nl, dh, dl, s.ia * FA_INV_SQRT_PI, &ql);  /* rd ~ 1/dh */
     double hx = 0.5 * x;
     double sh = hx * qh;
     double sc = fa_prod_lo(hx, qh, sh) + hx * ql;
     double tail = (sc != 0.0 ? sh + sc : sh) * s.m;  /* keeps -0 where e = 0 */
     y = s.ah < FA_GELU64_Z0 ? fa_gelu64_small(x) : y;
     y = (s.ah > FA_GELU64_ZMAX && x > 0.0) ? x : y;
-    y = (s.ah > 15.0 && x < 0.0) ? tail : y;         /* (on ah, not a: vectorises) */
+    y = (s.ah > FA_GELU64_ZMAX && x < 0.0) ? tail : y;  /* (on ah, not a: vectorises) */
     y = (s.ah >= 40.0 && x < 0.0) ? -0.0 : y;
     return y == 0.0 ? copysign(0.0, x) : y;          /* gelu(-0) = -0, gelu(-tiny) = -0 */
 }
@@ -742,9 +737,8 @@ FA_INLINE double fa_core_hardswish(double x, const fa_params *p, int lowp)
         double sl, tl;
         double sh = fa_two_sum(x, 3.0, &sl);
         double th = fa_ddmul(x, 0.0, sh, sl, &tl);
-        double q = th * (1.0 / 6.0);             /* within an ulp; c corrects it */
-        double pq = q * 6.0;
-        double c = (((th - pq) - fa_prod_lo(q, 6.0, pq)) + tl) * (1.0 / 6.0);
+        double c;
+        double q = fa_dd_quot(th, tl, 6.0, 0.0, 1.0 / 6.0, &c);
         y = c != 0.0 ? q + c : q;                /* hardswish(-0) = -0 */
     }
     y = x <= -3.0 ? copysign(0.0, x) : y;

@@ -80,22 +80,20 @@ FA_INLINE double fa_dx_sig_dd(double vh, double vl, double uh, double ul)
     /* v < 0: N = es (q + u), scaled */
     double ah = fa_two_sum(qh, uh, &e2);
     double al = e2 + (ql + ul);
-    double nh = es * ah;
-    double nl = fa_prod_lo(es, ah, nh) + (es * al + el * ah);
+    double nl;
+    double nh = fa_ddmul(es, el, ah, al, &nl);
     /* v >= 0: N = q + u e (unscaled: m = 1 there) */
-    double ph = uh * eu;
-    double pl = fa_prod_lo(uh, eu, ph) + (uh * eul + ul * eu);
+    double pl;
+    double ph = fa_ddmul(uh, ul, eu, eul, &pl);
     ph = es == 0.0 ? 0.0 : ph;                   /* u = inf, e = 0 */
     pl = es == 0.0 ? 0.0 : pl;
     double bh = fa_two_sum(qh, ph, &e2);
     double bl = e2 + (ql + pl);
     int neg = vh < 0.0;
     double Nh = neg ? nh : bh, Nl = neg ? nl : bl;
-    double rq = 1.0 / Q;
-    double r = Nh * rq;
-    double pr = r * Q;
-    double c = (((Nh - pr) - fa_prod_lo(r, Q, pr)) + (Nl - r * Ql)) * rq;
-    c = fabs(pr) < INFINITY ? c : 0.0;
+    double c;
+    double r = fa_dd_quot(Nh, Nl, Q, Ql, 1.0 / Q, &c);
+    c = fabs(r * Q) < INFINITY ? c : 0.0;
     double y = (r + c) * (neg ? m : 1.0);
     y = (neg && es == 0.0) ? 0.0 : y;            /* v = -inf: 0, not 0 * -inf */
     return vh != vh ? vh : y;
@@ -188,10 +186,8 @@ FA_INLINE double fa_sig_dd(double vh, double vl, int deriv, double scale)
     }
     int sc = deriv || vh < 0.0;                  /* numerator e (scaled) or 1 */
     double Nh = sc ? es : 1.0, Nl = sc ? el : 0.0;
-    double rd = 1.0 / Dh;                        /* one division: r need not */
-    double r = Nh * rd;                          /* be rounded, c corrects it */
-    double pr = r * Dh;
-    double c = (((Nh - pr) - fa_prod_lo(r, Dh, pr)) + (Nl - r * Dl)) * rd;
+    double c;
+    double r = fa_dd_quot(Nh, Nl, Dh, Dl, 1.0 / Dh, &c);
     double y = ((r + c) * scale) * (sc ? m : 1.0);
     return vh != vh ? vh : y;
 }
@@ -411,9 +407,8 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     double th = fa_ddmul(s.e, s.el, s.gh, s.gl, &tl);
     double am = fa_min(fa_max(s.a, FA_GELU64_Z0), FA_GELU64_ZMAX);
     double aml = am == s.a ? s.al : 0.0;
-    double ch = th * (0.5 * s.ia);
-    double pd = ch * (2.0 * am);
-    double cl = (((th - pd) - fa_prod_lo(ch, 2.0 * am, pd)) + (tl - ch * (2.0 * aml))) * (0.5 * s.ia);
+    double cl;
+    double ch = fa_dd_quot(th, tl, 2.0 * am, 2.0 * aml, 0.5 * s.ia, &cl);
     double e1, e2;
     double dneg = fa_two_sum(ch, -Xh, &e1);
     dneg = dneg + (e1 + (cl - Xl));
@@ -438,10 +433,10 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     double P2 = s.t * s.Ah;
     double Wh = 1.0 - P2;
     double Wl = ((1.0 - Wh) - P2) - (fa_prod_lo(s.t, s.Ah, P2) + s.t * s.Al);
-    double rh = Xh * Wh;
-    double rl = fa_prod_lo(Xh, Wh, rh) + (Xh * Wl + Xl * Wh);
+    double rl;
+    double rh = fa_ddmul(Xh, Xl, Wh, Wl, &rl);
     double dtail = -((rh + rl) * s.m);
-    d = (s.ah > 15.0 && x < 0.0) ? dtail : d;
+    d = (s.ah > FA_GELU64_ZMAX && x < 0.0) ? dtail : d;
     d = (s.ah > FA_GELU64_ZMAX && x > 0.0) ? 1.0 : d;
     d = d == 0.0 ? 0.0 : d;                          /* gelu'(-inf) = +0 */
     return FA_ZWIN(d, x, 0.0, GELU, gelu);
@@ -529,9 +524,9 @@ FA_INLINE double fa_dcore_hardswish(double x, const fa_params *p, int lowp)
     } else {   /* 2x + 3 as a double-double, one corrected product by 1/6 */
         double sl;
         double sh = fa_two_sum(2.0 * x, 3.0, &sl);
-        double q = sh * (1.0 / 6.0);
-        double pq = q * 6.0;
-        d = q + (((sh - pq) - fa_prod_lo(q, 6.0, pq)) + sl) * (1.0 / 6.0);
+        double c;
+        double q = fa_dd_quot(sh, sl, 6.0, 0.0, 1.0 / 6.0, &c);
+        d = q + c;
     }
     d = x < -3.0 ? 0.0 : d;
     d = x > 3.0 ? 1.0 : d;
@@ -563,14 +558,14 @@ FA_INLINE double fa_dcore_mish(double x, const fa_params *p, int lowp)
         double e1;
         double Ah = fa_two_sum(tu, 2.0, &e1);
         double Al = e1 + tul;
-        double th = tu * Ah;
-        double tlo = fa_prod_lo(tu, Ah, th) + (tu * Al + tul * Ah);
+        double tlo;
+        double th = fa_ddmul(tu, tul, Ah, Al, &tlo);
         double Dh = fa_two_sum(th, 2.0, &e1);
         double Dl = e1 + tlo;
         double Bh = fa_two_sum(tu, 1.0, &e1);
         double Bl = e1 + tul;
-        double p1 = Ah * Dh;
-        double p1l = fa_prod_lo(Ah, Dh, p1) + (Ah * Dl + Al * Dh);
+        double p1l;
+        double p1 = fa_ddmul(Ah, Al, Dh, Dl, &p1l);
         double x4 = 4.0 * xc;
         double p2 = x4 * Bh;
         double p2l = fa_prod_lo(x4, Bh, p2) + x4 * Bl;
@@ -579,12 +574,10 @@ FA_INLINE double fa_dcore_mish(double x, const fa_params *p, int lowp)
         double Q = Dh * Dh;
         double Ql = fa_prod_lo(Dh, Dh, Q) + 2.0 * Dh * Dl;
         /* y = t N / D^2: (ts + tl) N as a double-double, then the quotient */
-        double Mh = ts * Nh;
-        double Ml = fa_prod_lo(ts, Nh, Mh) + (ts * Nl + tl0 * Nh);
-        double rq = 1.0 / Q;
-        double r = Mh * rq;
-        double pr = r * Q;
-        double c = (((Mh - pr) - fa_prod_lo(r, Q, pr)) + (Ml - r * Ql)) * rq;
+        double Ml;
+        double Mh = fa_ddmul(ts, tl0, Nh, Nl, &Ml);
+        double c;
+        double r = fa_dd_quot(Mh, Ml, Q, Ql, 1.0 / Q, &c);
         double y = (r + c) * m;
         y = ts == 0.0 ? 0.0 : y;                  /* x = -inf: 0, not 0 * -inf */
         y = x >= 25.0 ? 1.0 : y;

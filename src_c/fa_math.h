@@ -90,6 +90,17 @@ FA_INLINE double fa_ddmul(double ah, double al, double bh, double bl, double *lo
     return p;
 }
 
+/* (nh + nl)/(dh + dl) = hi + *lo from rd ~ 1/dh (within a few ulps: the
+ * quotient nh rd need not be rounded, *lo corrects it): nh - hi dh is
+ * exact (Sterbenz plus the product's low part), the rest first order. */
+FA_INLINE double fa_dd_quot(double nh, double nl, double dh, double dl, double rd, double *lo)
+{
+    double q = nh * rd;
+    double p = q * dh;
+    *lo = (((nh - p) - fa_prod_lo(q, dh, p)) + (nl - q * dl)) * rd;
+    return q;
+}
+
 /* NaN-preserving clamps (see rationale 3). */
 FA_INLINE double fa_min(double x, double hi) { return x > hi ? hi : x; }
 FA_INLINE double fa_max(double x, double lo) { return x < lo ? lo : x; }
