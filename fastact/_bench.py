@@ -13,7 +13,10 @@ elements per second, median of `repeats` timed batches) for
   numexpr, PyTorch, ONNX Runtime -- each checked against fastact's result
   first and dropped (marked ``x``) if it computes something else;
 * a ceiling per (dtype, size, threads): ``np.copyto(out, x)`` and
-  ``np.multiply(x, 2, out=out)`` (NumPy: one thread);
+  ``np.multiply(x, 2, out=out)`` (NumPy: one thread), and a C copy with
+  non-temporal stores split over the row's thread count like an
+  elementwise kernel (``fastact._ext.copy_stream``: what an out-of-place
+  kernel could reach where the output does not fit the caches, issue 6);
 
 and the ratio fastact / best peer.  Implementations are interleaved round
 robin (and the starting one rotated) so that drift on a shared machine hits
@@ -44,7 +47,9 @@ import numpy as np
 from . import _peers as peers
 
 OURS = ("fastact", "numpy ref")
-CEILINGS = ("copy", "scale")
+CEILINGS = ("copy", "scale", "copy_nt")
+CEILING_LABEL = {"copy": "(ceiling: np.copyto)", "scale": "(ceiling: np.multiply(x, 2))",
+                 "copy_nt": "(ceiling: NT copy, C, T threads)"}
 MISMATCH = "x"          # table mark for a peer dropped because its result differs
 
 
@@ -234,8 +239,14 @@ def run_ceiling(n: int, dtype, nthreads: int, repeats: int, min_time: float, set
     rng = np.random.default_rng(0)
     x = rng.standard_normal(n).astype(dtype)
     o1, o2 = np.empty_like(x), np.empty_like(x)
-    times = measure([("copy", lambda: np.copyto(o1, x)), ("scale", lambda: np.multiply(x, 2, out=o2))],
-                    repeats, min_time, settle)
+    impls = [("copy", lambda: np.copyto(o1, x)), ("scale", lambda: np.multiply(x, 2, out=o2))]
+    try:
+        from . import _ext
+        o3 = np.empty_like(x)
+        impls.append(("copy_nt", lambda: _ext.copy_stream(x, o3, nthreads)))
+    except ImportError:          # pure-NumPy install: no C ceiling
+        pass
+    times = measure(impls, repeats, min_time, settle)
     return {"dtype": np.dtype(dtype).name, "n": n, "threads": nthreads,
             "results": {k: {"gelem_s": n / float(np.median(v)) / 1e9, "median_s": float(np.median(v)),
                             "times_s": [float(t) for t in v]} for k, v in times.items()}}
@@ -261,8 +272,11 @@ def table_rows(records: List[Dict[str, Any]], ceiling: Optional[Dict[str, Any]],
     rows: List[List[str]] = []
     if ceiling is not None:
         for c in CEILINGS:
+            if c not in ceiling["results"]:
+                continue
             g = ceiling["results"][c]["gelem_s"]
-            label = "(ceiling: np.copyto)" if c == "copy" else "(ceiling: np.multiply(x, 2))"
+            label = CEILING_LABEL[c].replace("T threads", f"{ceiling['threads']} thread"
+                                             + ("s" if ceiling["threads"] != 1 else ""))
             rows.append([label, _fmt(g)] + [""] * (len(header) - 2))
     for rec in records:
         res = rec["results"]
@@ -402,7 +416,7 @@ def run(args: argparse.Namespace, entries, dtypes: List[str], argv: Optional[Seq
             f"# Gelem/s = input elements / median seconds per call / 1e9; median of {args.repeats}, "
             f"round robin; x = dropped (result differs from fastact's); "
             f"* = float64 result only float32-accurate; ~L = other processes kept L CPUs busy during this row "
-            f"(after {args.retries} retries); ceilings are single-threaded NumPy"]
+            f"(after {args.retries} retries); the NumPy ceilings are single-threaded, the NT copy uses the row's threads"]
     out_lines = list(head)
     print("\n".join(head), flush=True)
 

@@ -4,6 +4,10 @@
  * in by the Python layer as `force`).
  */
 #include <string.h>
+#include <stdint.h>
+#if defined(__x86_64__) || defined(_M_X64)
+#include <emmintrin.h>
+#endif
 #include "fa_kernels.h"
 #include "fa_activations.h"
 #include "fa_derivatives.h"
@@ -53,4 +57,30 @@ const fa_kernel_table *fa_select_isa(const char *force)
     if (fa_isa_supported("avx512")) return fa_table_for("avx512");
     if (fa_isa_supported("avx2")) return fa_table_for("avx2");
     return &fa_table_baseline;
+}
+
+void fa_copy_stream(const void *src, void *dst, size_t bytes)
+{
+#if defined(__x86_64__) || defined(_M_X64)
+    const char *s = (const char *)src;
+    char *d = (char *)dst;
+    size_t h = (16 - ((uintptr_t)d & 15)) & 15;     /* head: d to 16 bytes */
+    if (h > bytes) h = bytes;
+    memcpy(d, s, h);
+    size_t i = h;
+    for (; i + 64 <= bytes; i += 64) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(s + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(s + i + 16));
+        __m128i c = _mm_loadu_si128((const __m128i *)(s + i + 32));
+        __m128i e = _mm_loadu_si128((const __m128i *)(s + i + 48));
+        _mm_stream_si128((__m128i *)(d + i), a);
+        _mm_stream_si128((__m128i *)(d + i + 16), b);
+        _mm_stream_si128((__m128i *)(d + i + 32), c);
+        _mm_stream_si128((__m128i *)(d + i + 48), e);
+    }
+    _mm_sfence();
+    memcpy(d + i, s + i, bytes - i);
+#else
+    memcpy(dst, src, bytes);
+#endif
 }

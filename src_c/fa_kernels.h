@@ -99,6 +99,10 @@ extern const int fa_n_fromy;
 const fa_kernel_table *fa_select_isa(const char *force);
 /* 1 if this CPU and build support the named ISA. */
 int fa_isa_supported(const char *isa);
+/* The benchmarks' non-temporal copy ceiling (issue 6): copies `bytes`
+ * bytes with streaming stores where the CPU has them (x86-64: SSE2, the
+ * output costs no read-for-ownership), else memcpy.  Not an activation. */
+void fa_copy_stream(const void *src, void *dst, size_t bytes);
 
 /* A 113-bit binary floating type (binary128) for the exact levels of the
  * float64 log_softmax backward (fa_smb_logsm_fix): GCC/Clang __float128

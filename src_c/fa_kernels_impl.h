@@ -46,6 +46,18 @@ FA_V_INLINE int fa_v512_f32_try(int id, const float *x, float *y, fa_index n,
     }
 }
 #define FA_V512_TRY(name) if (fa_v512_f32_try(FA_VID_##name, x, y, n, p)) return;
+/* the float-lane piecewise kernels with streaming stores (FA_GEN_NT) */
+#define FA_V512_NTCASE(name) case FA_VID_##name: return fa_v512_##name##_f32_nt(x, y, n, p);
+FA_V_INLINE int fa_v512_f32_nt_try(int id, const float *x, float *y, fa_index n,
+                                   const fa_params *p)
+{
+    switch (id) {
+    FA_V512_NT_D_LIST(FA_V512_NTCASE)
+    FA_V512_PW_LIST(FA_V512_NTCASE)
+    FA_V512_PWF_LIST(FA_V512_NTCASE)
+    default: return 0;
+    }
+}
 /* float64: the FA_V512_F64_LIST kernels of fa_v512_f64.h */
 #define FA_V512_CASE64(name) case FA_VID_##name: fa_v512_##name##_f64(x, y, n, p); return 1;
 FA_V_INLINE int fa_v512_f64_try(int id, const double *x, double *y, fa_index n,
@@ -259,6 +271,15 @@ static void FA_SYM(fa_stream)(void *FA_RESTRICT dst, const void *FA_RESTRICT src
 #endif
 }
 
+/* kernels that stream their own stores (no block buffer): the cheap AVX-512
+ * float32 ones (fa_v512_f32.h: the float-lane piecewise kernels and
+ * FA_V512_NT_D_LIST); the others are computed into the buffer */
+#ifdef FA_V512
+#define FA_NT_DIRECT_f32(name) fa_v512_f32_nt_try(FA_VID_##name, x + h, y + h, n - h, p)
+#else
+#define FA_NT_DIRECT_f32(name) 0
+#endif
+#define FA_NT_DIRECT_f64(name) 0
 #define FA_GEN_NT(name, T, suf)                                               \
     static void FA_SYM(fa_##name##_##suf)(const T *x, T *y, fa_index n,      \
                                           const fa_params *p)                 \
@@ -271,6 +292,10 @@ static void FA_SYM(fa_stream)(void *FA_RESTRICT dst, const void *FA_RESTRICT src
         fa_index h = (fa_index)(((64 - ((uintptr_t)y & 63)) & 63) / sizeof(T)); \
         if (((uintptr_t)y & (sizeof(T) - 1)) != 0) h = n;  /* misaligned */   \
         if (h > 0) FA_SYM(fa_##name##_##suf##c)(x, y, h < n ? h : n, p);      \
+        if (h < n && FA_NT_DIRECT_##suf(name)) {                              \
+            _mm_sfence();                                                     \
+            return;                                                           \
+        }                                                                     \
         T buf[FA_NT_BLOCK] __attribute__((aligned(64)));                      \
         fa_index i = h;                                                       \
         for (; i + FA_NT_BLOCK <= n; i += FA_NT_BLOCK) {                      \

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import fastact
+from fastact import _registry
 from conftest import DTYPES, applicable, assert_close_ulp, call, cases, resolve_params, sample_values
 
 
@@ -144,21 +145,57 @@ def test_special_values(entry, example):
             assert np.isnan(got[0, 0]), f"{entry.name}(NaN) = {got[0, 0]!r}"
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu"])
-def test_nontemporal_path_bitwise(name, dtype):
-    """Out-of-place calls with >= 32 MB of output per chunk stream their
-    result through an L1 buffer (non-temporal stores, fa_kernels_impl.h);
-    the values must be bitwise those of small calls, misaligned start too."""
+def _check_nontemporal(name, dtype):
+    """Out-of-place calls with >= 32 MB of output per chunk use
+    non-temporal stores (FA_GEN_NT, fa_kernels_impl.h); the values must be
+    bitwise those of small calls, for a misaligned input and a misaligned
+    output too, NaN and infinities included."""
     n = (33 << 20) // np.dtype(dtype).itemsize + 17
     x = (np.random.default_rng(5).standard_normal(n) * 6).astype(dtype)
+    x[[3, 1000, n - 2]] = [np.nan, np.inf, -np.inf]
     f = getattr(fastact, name)
+    step = 1 << 18
     with fastact.threads(1):
         for xs in (x, x[1:]):
-            big = f(xs)
-            step = 1 << 18
             small = np.concatenate([f(xs[i:i + step]) for i in range(0, xs.size, step)])
+            big = f(xs)
             assert np.array_equal(big.view(np.uint8), small.view(np.uint8))
+            buf = np.empty(xs.size + 3, dtype)
+            f(xs, out=buf[3:])
+            assert np.array_equal(buf[3:].view(np.uint8), small.view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", ["relu", "sigmoid", "gelu"])
+def test_nontemporal_path_bitwise(name, dtype, isa):
+    """Every path, one kernel of each kind (through the L1 block; on AVX-512
+    float32 relu streams straight from its loop)."""
+    _check_nontemporal(name, dtype)
+
+
+@pytest.mark.parametrize("name", [e.name for e in _registry.REGISTRY.values()
+                                  if e.kind == "unary" and e.name not in ("relu", "sigmoid", "gelu")])
+def test_nontemporal_path_bitwise_all(name):
+    """float32, every other elementwise function on the default path (on
+    AVX-512 the piecewise kernels and hard_sigmoid stream straight from
+    their loop, the others through the L1 block)."""
+    _check_nontemporal(name, np.float32)
+
+
+def test_copy_stream_ceiling():
+    """The benchmarks' non-temporal copy (fastact._ext.copy_stream): an
+    exact copy for any size and alignment, and a clear error for arrays it
+    cannot take."""
+    from fastact import _ext
+    x = np.random.default_rng(2).standard_normal(100_003).astype(np.float32)
+    for off in (0, 1, 3):
+        for n in (0, 1, 15, 64, 100_000):
+            buf = np.full(n + 3, -1.0, np.float32)
+            _ext.copy_stream(x[off:off + n], buf[off:off + n], 2, 1024)
+            assert np.array_equal(buf[off:off + n], x[off:off + n])
+            assert (buf[:off] == -1.0).all() and (buf[off + n:] == -1.0).all()
+    with pytest.raises(ValueError, match="copy_stream"):
+        _ext.copy_stream(x[::2], np.empty(x[::2].size, np.float32))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
