@@ -183,7 +183,7 @@ def case_label(entry, example: Dict[str, Any]) -> str:
 
 
 def run_case(entry, example, n: int, dtype, nthreads: int, repeats: int, min_time: float,
-             settle: float, peer_list: Sequence[str]) -> Dict[str, Any]:
+             settle: float, peer_list: Sequence[str], no_ref: bool = False) -> Dict[str, Any]:
     import fastact
     x, kw, out = peers.make_input(entry, example, n, dtype)
     rec: Dict[str, Any] = {"function": entry.name, "label": case_label(entry, example),
@@ -198,7 +198,7 @@ def run_case(entry, example, n: int, dtype, nthreads: int, repeats: int, min_tim
     impls: List[Tuple[str, Callable[[], Any]]] = []
     errors: Dict[str, float] = {}
     candidates: List[Tuple[str, Optional[Callable[[], Any]], np.ndarray]] = []
-    for label, backend in (("fastact", None), ("numpy ref", "numpy")):
+    for label, backend in (("fastact", None), ("numpy ref", "numpy"))[:1 if no_ref else 2]:
         o = np.empty_like(out)
         candidates.append((label, peers.make_fastact(entry, kw, x, o, nthreads, backend), o))
     for p in peer_list:
@@ -356,6 +356,9 @@ def _parse(argv: Optional[Sequence[str]], prog: str = "bench/compare.py") -> arg
     ap.add_argument("--quiet-wait", type=float, default=10.0,
                     help="before a re-measurement, wait up to this many seconds for the machine to be "
                          "quiet (default 10)")
+    ap.add_argument("--no-ref", action="store_true",
+                    help="leave out fastact's NumPy reference (10-1000x slower than the kernels: "
+                         "minutes per row at 64M elements)")
     ap.add_argument("--json", metavar="FILE", help="write every measurement to FILE")
     ap.add_argument("--markdown", action="store_true", help="print GitHub-flavoured markdown tables")
     ap.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
@@ -440,7 +443,7 @@ def run(args: argparse.Namespace, entries, dtypes: List[str], argv: Optional[Seq
                                 for attempt in range(args.retries + 1):
                                     with OtherLoad() as cl:
                                         rec = run_case(e, ex, n, dt, nt, args.repeats, args.min_time,
-                                                       settle, peer_list)
+                                                       settle, peer_list, args.no_ref)
                                     rec["other_load_cpus"] = cl.value
                                     rec["attempts"] = attempt + 1
                                     rec["load_threshold"] = args.load_threshold
