@@ -602,7 +602,7 @@ typedef struct {
     double ah, al, a, e, el, m, ia, gh, gl, Ah, Al, t;
 } fa_gelu64_st;
 
-FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
+FA_INLINE void fa_gelu64_common_t(double x, fa_gelu64_st *s, int tail)
 {
     double al;
     double ah = fa_gelu64_a(x, &al);
@@ -618,6 +618,12 @@ FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
     s->ia = ia;
     double am = fa_min(fa_max(a, FA_GELU64_Z0), FA_GELU64_ZMAX);
     s->gh = fa_gelu64_G(am, am == a ? al : 0.0, ia, &s->gl);
+    if (!tail) {                                     /* (constant: the block has no a > 15) */
+        s->Ah = 1.0;
+        s->Al = 0.0;
+        s->t = 0.0;
+        return;
+    }
     double iat = ah >= FA_GELU64_ZMAX ? ia : 1.0 / FA_GELU64_ZMAX;  /* (on ah: vectorises) */
     double t = 0.5 * iat * iat;                      /* 1/(2a^2), ~1 ulp */
     double a1 = 1.0 - 27.0 * t;
@@ -628,6 +634,7 @@ FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
     s->Al = ((1.0 - s->Ah) - P) - fa_prod_lo(t, a1, P);
     s->t = t;
 }
+#define fa_gelu64_common(x, s) fa_gelu64_common_t((x), (s), 1)
 
 /* gelu(x) = x * Phi(x) = x * erfc(-x/sqrt2) / 2.  erfc keeps relative
  * accuracy in the left tail (x * (1 + erf) would cancel to 0 there) and
@@ -636,13 +643,12 @@ FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s)
  * described above fa_gelu64_a. */
 #define FA_SQRT_PI 1.7724538509055160273
 #define FA_SQRT_PI_LO (-7.666586499825799e-17) /* sqrt(pi) - FA_SQRT_PI (mpmath) */
-FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
+/* float64 gelu; with_tail = 0 (a constant) leaves out the x < -15 sqrt2 branch,
+ * for blocks that have no such element (fa_gelu64_blocks) */
+FA_INLINE double fa_gelu64_fwd(double x, int with_tail)
 {
-    (void)p;
-    if (lowp)
-        return fa_mul_lim(x, 0.5 * fa_erfc_lowp(-x * FA_INV_SQRT2));
     fa_gelu64_st s;
-    fa_gelu64_common(x, &s);
+    fa_gelu64_common_t(x, &s, with_tail);
     /* Z0 <= a <= 15: V = |x| Phi(-|x|) = e G / sqrt2 */
     double tl, vl;
     double th = fa_ddmul(s.e, s.el, s.gh, s.gl, &tl);
@@ -655,6 +661,11 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
      * applied after the final product (from a = 26.5 on the result is
      * subnormal: rounding x erfc(a)/2 after a subnormal erfc would round
      * twice). */
+    if (!with_tail) {
+        y = s.ah < FA_GELU64_Z0 ? fa_gelu64_small(x) : y;
+        y = (s.ah > FA_GELU64_ZMAX && x > 0.0) ? x : y;
+        return y == 0.0 ? copysign(0.0, x) : y;
+    }
     double nl, dl;
     double nh = fa_ddmul(s.e, s.el, s.Ah, s.Al, &nl);
     double dh = fa_ddmul(s.a, s.al, FA_SQRT_PI, FA_SQRT_PI_LO, &dl);
@@ -669,6 +680,34 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
     y = (s.ah > FA_GELU64_ZMAX && x < 0.0) ? tail : y;  /* (on ah, not a: vectorises) */
     y = (s.ah >= 40.0 && x < 0.0) ? -0.0 : y;
     return y == 0.0 ? copysign(0.0, x) : y;          /* gelu(-0) = -0, gelu(-tiny) = -0 */
+}
+
+FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
+{
+    (void)p;
+    if (lowp)
+        return fa_mul_lim(x, 0.5 * fa_erfc_lowp(-x * FA_INV_SQRT2));
+    return fa_gelu64_fwd(x, 1);
+}
+
+/* The float64 gelu kernel: blocks of FA_GELU64_BLK, each scanned for an
+ * element of the asymptotic branch (a > 15 with x < 0, the same test as the
+ * core's select, NaN excluded) and evaluated without that branch where it
+ * has none: the branch-free loop otherwise pays its 14-term series and
+ * corrected quotient for every element.  Same bits either way. */
+#define FA_GELU64_BLK 64
+static inline void fa_gelu64_blocks(const double *x, double *y, fa_index n)
+{
+    for (fa_index i0 = 0; i0 < n; i0 += FA_GELU64_BLK) {
+        fa_index m = n - i0 < FA_GELU64_BLK ? n - i0 : FA_GELU64_BLK;
+        int any = 0;
+        for (fa_index i = 0; i < m; i++)
+            any |= fabs(x[i0 + i]) * FA_INV_SQRT2 > FA_GELU64_ZMAX && x[i0 + i] < 0.0;
+        if (any)
+            for (fa_index i = 0; i < m; i++) y[i0 + i] = fa_gelu64_fwd(x[i0 + i], 1);
+        else
+            for (fa_index i = 0; i < m; i++) y[i0 + i] = fa_gelu64_fwd(x[i0 + i], 0);
+    }
 }
 
 #define FA_GELU_K0 0.79788456080286535588 /* sqrt(2/pi) */

@@ -385,10 +385,13 @@ FA_INLINE double fa_dcore_selu(double x, const fa_params *p, int lowp)
 #define FA_INV_SQRT_2PI 0.39894228040143267794
 #define FA_INV_SQRT_2PI_LO (-2.4923272022777316e-17) /* 1/sqrt(2 pi) - FA_INV_SQRT_2PI */
 #define FA_INV_SQRT_PI_LO 7.66772980658294e-18       /* 1/sqrt(pi) - FA_INV_SQRT_PI */
+FA_INLINE double fa_dgelu64(double x, int with_tail);
 FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    if (lowp) {
+    if (!lowp)
+        return fa_dgelu64(x, 1);
+    {
         double Phi = 0.5 * erfc(-x * FA_INV_SQRT2);
         double xc = fa_min(fa_max(x, -60.0), 60.0);  /* exp(-1800) = 0 anyway */
         double m;
@@ -397,8 +400,14 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
         xphi = es == 0.0 ? 0.0 : xphi;
         return Phi + xphi;
     }
+}
+
+/* float64 gelu'; with_tail = 0 (a constant) leaves out the x < -15 sqrt2
+ * branch, for blocks without such an element (fa_dgelu64_blocks) */
+FA_INLINE double fa_dgelu64(double x, int with_tail)
+{
     fa_gelu64_st s;
-    fa_gelu64_common(x, &s);
+    fa_gelu64_common_t(x, &s, with_tail);
     /* X = a e / sqrt(pi) (scaled by 1/m) */
     double xl, Xl, tl;
     double xh = fa_ddmul(s.a, s.al, s.e, s.el, &xl);
@@ -429,17 +438,38 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     double r1 = fa_two_sum(0.5, ph, &e1);
     double dsmall = r1 + (e1 + pl);
     d = s.ah < FA_GELU64_Z0 ? dsmall : d;
-    /* left tail: -X (1 - t A) m */
-    double P2 = s.t * s.Ah;
-    double Wh = 1.0 - P2;
-    double Wl = ((1.0 - Wh) - P2) - (fa_prod_lo(s.t, s.Ah, P2) + s.t * s.Al);
-    double rl;
-    double rh = fa_ddmul(Xh, Xl, Wh, Wl, &rl);
-    double dtail = -((rh + rl) * s.m);
-    d = (s.ah > FA_GELU64_ZMAX && x < 0.0) ? dtail : d;
+    if (with_tail) {
+        /* left tail: -X (1 - t A) m */
+        double P2 = s.t * s.Ah;
+        double Wh = 1.0 - P2;
+        double Wl = ((1.0 - Wh) - P2) - (fa_prod_lo(s.t, s.Ah, P2) + s.t * s.Al);
+        double rl;
+        double rh = fa_ddmul(Xh, Xl, Wh, Wl, &rl);
+        double dtail = -((rh + rl) * s.m);
+        d = (s.ah > FA_GELU64_ZMAX && x < 0.0) ? dtail : d;
+    }
     d = (s.ah > FA_GELU64_ZMAX && x > 0.0) ? 1.0 : d;
     d = d == 0.0 ? 0.0 : d;                          /* gelu'(-inf) = +0 */
     return FA_ZWIN(d, x, 0.0, GELU, gelu);
+}
+
+/* gelu' (g = NULL) or g gelu' in float64, by blocks as fa_gelu64_blocks */
+static inline void fa_dgelu64_blocks(const double *g, const double *x, double *y, fa_index n)
+{
+    for (fa_index i0 = 0; i0 < n; i0 += FA_GELU64_BLK) {
+        fa_index m = n - i0 < FA_GELU64_BLK ? n - i0 : FA_GELU64_BLK;
+        int any = 0;
+        for (fa_index i = 0; i < m; i++)
+            any |= fabs(x[i0 + i]) * FA_INV_SQRT2 > FA_GELU64_ZMAX && x[i0 + i] < 0.0;
+        if (g && any)
+            for (fa_index i = 0; i < m; i++) y[i0 + i] = g[i0 + i] * fa_dgelu64(x[i0 + i], 1);
+        else if (g)
+            for (fa_index i = 0; i < m; i++) y[i0 + i] = g[i0 + i] * fa_dgelu64(x[i0 + i], 0);
+        else if (any)
+            for (fa_index i = 0; i < m; i++) y[i0 + i] = fa_dgelu64(x[i0 + i], 1);
+        else
+            for (fa_index i = 0; i < m; i++) y[i0 + i] = fa_dgelu64(x[i0 + i], 0);
+    }
 }
 
 /* C x (1 + t) as hi + *lo, t = th + tl (C = 2 sqrt(2/pi) with its rounding). */

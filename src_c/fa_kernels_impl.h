@@ -227,12 +227,36 @@ static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RES
     }
 }
 
+/* float64 kernels of their own (not the per-element core loop): gelu's
+ * blocks (fa_activations.h); the switch folds per generated kernel */
+#define FA_UID(name) FA_UID_##name,
+enum { FA_UNARY_LIST(FA_UID) FA_UID_COUNT };
+FA_INLINE int fa_f64_own(int id, const double *x, double *y, fa_index n)
+{
+    if (id == FA_UID_gelu) {
+        fa_gelu64_blocks(x, y, n);
+        return 1;
+    }
+    return 0;
+}
+
+/* and of their derivatives (g = NULL) and backward (g f') */
+FA_INLINE int fa_f64_own_d(int id, const double *g, const double *x, double *y, fa_index n)
+{
+    if (id == FA_UID_gelu) {
+        fa_dgelu64_blocks(g, x, y, n);
+        return 1;
+    }
+    return 0;
+}
+
 #define FA_GEN_UNARY(name)                                                    \
     static void FA_SYM(fa_##name##_f64c)(const double *FA_RESTRICT x,        \
                                          double *FA_RESTRICT y, fa_index n,   \
                                          const fa_params *p)                  \
     {                                                                         \
         FA_V512_TRY64(name)                                                   \
+        if (fa_f64_own(FA_UID_##name, x, y, n)) return;                       \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_core_##name(x[i], &P, 0);                               \
@@ -456,6 +480,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           const fa_params *p)                 \
     {                                                                         \
         FA_V512_DTRY64(name)                                                  \
+        if (fa_f64_own_d(FA_UID_##name, NULL, x, y, n)) return;               \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_dcore_##name(x[i], &P, 0);                              \
@@ -476,6 +501,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           const fa_params *p)                 \
     {                                                                         \
         FA_V512_BTRY64(name)                                                  \
+        if (fa_f64_own_d(FA_UID_##name, g, x, y, n)) return;                  \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = g[i] * fa_dcore_##name(x[i], &P, 0);                       \

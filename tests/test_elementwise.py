@@ -216,3 +216,25 @@ def test_fast_path_matches_general_path(entry, example, dtype):
     out = np.full_like(expected, 7.0)
     assert fn(x, **kw, out=out) is out
     np.testing.assert_array_equal(out, expected)
+
+
+def test_gelu_float64_blocks_bitwise(isa):
+    """float64 gelu, gelu' and g gelu' skip their asymptotic branch
+    (x < -15 sqrt2) in blocks of 64 that have no such element
+    (fa_gelu64_blocks): a block with one must give every element the bits
+    it gets alone, wherever in the block the tail element sits."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(1000) * 3
+    x[[0, 63, 64, 130, 999]] = [-21.3, -30.0, -1e300, -np.inf, -22.0]
+    x[5] = np.nan
+    g = rng.standard_normal(x.size)
+    fwd, grad, bwd = fastact.gelu(x), fastact.derivative("gelu", x), fastact.gelu_backward(g, x)
+    tail = [0, 63, 64, 130, 999]          # and right, not only consistent
+    np.testing.assert_allclose(fwd[tail], fastact.gelu(x, backend="numpy")[tail], rtol=1e-13, atol=0)
+    np.testing.assert_allclose(grad[tail], fastact.derivative("gelu", x, backend="numpy")[tail],
+                               rtol=1e-13, atol=0)
+    for i in range(x.size):
+        s = slice(i, i + 1)
+        for got, one in ((fwd, fastact.gelu(x[s])), (grad, fastact.derivative("gelu", x[s])),
+                         (bwd, fastact.gelu_backward(g[s], x[s]))):
+            assert got[i].tobytes() == one[0].tobytes() or (np.isnan(got[i]) and np.isnan(one[0])), i
