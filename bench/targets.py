@@ -1,9 +1,16 @@
 """Read the targets of issue 6 (and issue 3's softmax rows) off the JSON that
 bench/compare.py writes, and print which rows meet them.
 
-    python bench/compare.py --sizes 4096 262144 4194304 --json A.json ...
-    python bench/compare.py --sizes 67108864 --threads 2 --no-ref --json B.json ...
+    python bench/targets.py --run DIR [--markdown]      # the whole run: both
+        # compare.py invocations below (JSON and markdown tables into DIR), then
+        # the targets; about 40 min on a 2-core machine
     python bench/targets.py A.json [B.json ...] [--dtype float32] [--markdown]
+
+--run runs (the OpenBLAS variables of a shared machine unset):
+    compare.py --sizes 4096 262144 4194304 --dtype float32 float64 --threads 1 2
+               --repeats 7 --retries 1 --quiet-wait 5 --no-ref --markdown --json DIR/main.json
+    compare.py --sizes 67108864 --dtype float32 --threads 2 --repeats 5 --retries 0
+               --no-ref --peers torch onnxruntime --markdown --json DIR/64m.json
 
 Targets (float32; float64 is printed the same way, "at least as far ahead"):
   T1  n = 256K, 1 thread: exp-based functions >= 1.5x the best peer, the
@@ -20,6 +27,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
+import sys
 from typing import Any, Dict, List, Optional, Tuple
 
 # the issue's list of exp-based functions (the softmax family included)
@@ -85,14 +95,39 @@ def evaluate(recs, ceils, dtype: str) -> List[Tuple[str, str, str, bool]]:
     return out
 
 
+RUNS = {
+    "main.json": ["--sizes", "4096", "262144", "4194304", "--dtype", "float32", "float64", "--threads", "1", "2",
+                  "--repeats", "7", "--retries", "1", "--quiet-wait", "5", "--no-ref", "--markdown"],
+    "64m.json": ["--sizes", "67108864", "--dtype", "float32", "--threads", "2", "--repeats", "5",
+                 "--retries", "0", "--no-ref", "--peers", "torch", "onnxruntime", "--markdown"],
+}
+
+
+def run(outdir: str) -> List[str]:
+    os.makedirs(outdir, exist_ok=True)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    compare = os.path.join(os.path.dirname(os.path.abspath(__file__)), "compare.py")
+    paths = []
+    for name, opts in RUNS.items():
+        path = os.path.join(outdir, name)
+        with open(path[:-5] + ".md", "w") as md:
+            subprocess.run([sys.executable, compare, *opts, "--json", path], stdout=md, env=env, check=True)
+        paths.append(path)
+    return paths
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="issue 6's targets from bench/compare.py --json files")
-    ap.add_argument("json", nargs="+")
+    ap.add_argument("json", nargs="*")
+    ap.add_argument("--run", metavar="DIR", help="run the benchmarks first (see the module docstring)")
     ap.add_argument("--dtype", choices=["float32", "float64"], nargs="+", default=["float32", "float64"])
     ap.add_argument("--markdown", action="store_true")
     ap.add_argument("--misses", action="store_true", help="print only the rows that miss")
     args = ap.parse_args(argv)
-    recs, ceils = load(args.json)
+    paths = list(args.json) + (run(args.run) if args.run else [])
+    if not paths:
+        ap.error("give compare.py JSON files or --run DIR")
+    recs, ceils = load(paths)
     for dt in args.dtype:
         res = evaluate(recs, ceils, dt)
         if not res:

@@ -177,3 +177,45 @@ def test_python_dash_m_and_console_script():
     if os.path.exists(exe):
         p = subprocess.run([exe, "info"], capture_output=True, text=True, timeout=120)
         assert p.returncode == 0 and "SIMD path" in p.stdout
+
+
+def test_bench_targets_reads_compare_json(tmp_path):
+    """bench/targets.py: a real compare.py JSON (the NT copy ceiling row
+    included, --no-ref leaves the reference out), then synthetic records
+    whose verdicts are known."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    compare = os.path.join(root, "bench", "compare.py")
+    targets = os.path.join(root, "bench", "targets.py")
+    if not os.path.exists(targets):
+        pytest.skip("bench/ not present (installed package)")
+    j = tmp_path / "t.json"
+    p = subprocess.run([sys.executable, compare, "relu", "--sizes", "4096", "--dtype", "float32",
+                        "--threads", "1", "--repeats", "1", "--min-time", "0.0005", "--peers", "numpy",
+                        "--no-ref", "--json", str(j), "-q"], capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr
+    assert "(ceiling: NT copy, C, 1 thread)" in p.stdout
+    data = json.loads(j.read_text())
+    assert "numpy ref" not in data["records"][0]["results"]
+    assert "copy_nt" in data["ceilings"][0]["results"]
+    rec = lambda f, n, t, fa, peer, kind="unary": {
+        "function": f, "label": f, "kind": kind, "dtype": "float32", "n": n, "threads": t,
+        "results": {"fastact": {"gelem_s": fa}, "torch": {"gelem_s": peer}, "numpy": {"gelem_s": peer / 4}},
+        "best_peer": "torch", "ratio": fa / peer}
+    synth = {"records": [rec("sigmoid", 262144, 1, 1.0, 2.0), rec("relu", 262144, 1, 1.1, 1.0),
+                         rec("sigmoid", 262144, 2, 1.9, 1.0), rec("relu", 1 << 26, 2, 4.7, 9.0)],
+             "ceilings": [{"dtype": "float32", "n": 1 << 26, "threads": 2,
+                           "results": {"copy_nt": {"gelem_s": 5.0}}}]}
+    s = tmp_path / "s.json"
+    s.write_text(json.dumps(synth))
+    p = subprocess.run([sys.executable, targets, str(j), str(s), "--dtype", "float32"],
+                       capture_output=True, text=True, timeout=60)
+    assert p.returncode == 0, p.stderr
+    text = p.stdout
+    assert re.search(r"T1: \d+/\d+ met", text)
+    assert re.search(r"MISS sigmoid +0\.50x torch \(>= 1\.5x\)", text)         # T1, exp-based
+    assert re.search(r"ok   relu +1\.10x torch \(>= 1\.0x\)", text)            # T1, piecewise
+    assert re.search(r"ok   sigmoid n=262144 +1\.90x own 1-thread", text)      # T2a
+    assert re.search(r"ok   relu +4\.70 of 5\.00 Gelem/s = 0\.94x", text)      # T3
+    assert re.search(r"MISS sigmoid +2\.0x numpy \(>= 5x\)", text)             # T5
+    # the real compare.py row was read: a T4 line against its only peer
+    assert re.search(r"T4: \d+/1 met\n +(ok  |MISS) relu +\d+\.\d+x numpy \(>= 1\.0x\)", text), text
