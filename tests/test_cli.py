@@ -210,6 +210,14 @@ def test_bench_targets_reads_compare_json(tmp_path):
     p = subprocess.run([sys.executable, targets, str(j), str(s), "--dtype", "float32"],
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 0, p.stderr
+    # a run beside NumPy only (no pooled peers) is where 2-thread scaling is read from
+    alone = {"peers": ["numpy"], "records": [rec("sigmoid", 262144, 1, 1.0, 0.5), rec("sigmoid", 262144, 2, 1.95, 0.5)]}
+    a = tmp_path / "a.json"
+    a.write_text(json.dumps(alone))
+    q = subprocess.run([sys.executable, targets, str(s), str(a), "--dtype", "float32"],
+                       capture_output=True, text=True, timeout=60)
+    assert q.returncode == 0, q.stderr
+    assert re.search(r"ok   sigmoid n=262144 +1\.95x own 1-thread", q.stdout) and "1.90x own" not in q.stdout
     text = p.stdout
     assert re.search(r"T1: \d+/\d+ met", text)
     assert re.search(r"MISS sigmoid +0\.50x torch \(>= 1\.5x\)", text)         # T1, exp-based
