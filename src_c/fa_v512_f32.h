@@ -645,17 +645,20 @@ FA_V_INLINE __m512d fa_v8_hard_sigmoid(__m512d x, const fa_vparams *P)
  * loop at ~1.3 Gelem/s): the reciprocal of d^2 by fa_vrcp2 (2^-52) and one
  * more residual step, so the double value is within an ulp or two of
  * double of the double core's and the float rounding agrees except within
- * ~2^-26 ULP of a tie.  |x| clamped at 2^76 (constant first: NaN passes),
- * where 1/x^2 is below half the smallest float subnormal: +0, as at inf
- * (where rcp14 would meet inf * 0). */
+ * ~2^-26 ULP of a tie.  Every finite float |x| is taken as it is (d^2 <=
+ * 1.2e77: a normal double, and g f' is formed in double before its one
+ * rounding, so g = 3e38 at x = 2^77 gets its 1.4e-8); infinities, where
+ * rcp14 would meet inf * 0, are clamped (constant first: NaN passes) and
+ * give +0, as 1/(inf inf) does in the double core (g = inf then gives NaN). */
 FA_V_INLINE __m512d fa_v8d_softsign(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    __m512d a = _mm512_min_pd(fa_vset(0x1p76), _mm512_andnot_pd(fa_vset(-0.0), x));
+    __m512d a = _mm512_min_pd(fa_vset(0x1p128), _mm512_andnot_pd(fa_vset(-0.0), x));
     __m512d d = _mm512_add_pd(fa_vset(1.0), a);
     __m512d d2 = _mm512_mul_pd(d, d);
     __m512d r = fa_vrcp2(d2);
-    return _mm512_fmadd_pd(_mm512_fnmadd_pd(r, d2, fa_vset(1.0)), r, r);
+    r = _mm512_fmadd_pd(_mm512_fnmadd_pd(r, d2, fa_vset(1.0)), r, r);
+    return _mm512_mask_mov_pd(r, _mm512_fpclass_pd_mask(x, 0x18), _mm512_setzero_pd());  /* +-inf */
 }
 
 /* NaN in, NaN out for the piecewise-constant derivatives */

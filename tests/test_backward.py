@@ -751,3 +751,18 @@ def test_float64_gelu_exact_values(isa):
     assert_close_ulp(fastact.gelu(x), f, tol=2.0, what=f"gelu[{isa}]")
     assert_close_ulp(fastact.derivative("gelu", x), d, tol=2.0, what=f"gelu'[{isa}]")
     assert_close_ulp(fastact.gelu_backward(np.ones_like(x), x), d, tol=2.0, what=f"gelu_backward[{isa}]")
+
+
+def test_softsign_backward_huge_x_and_g(isa):
+    """softsign' for huge |x| is 1/x^2, far below float's range, but g f'
+    is formed before its one rounding: g = 3e38 at x = 2^77 is 1.4e-8, not
+    0 or 4x that (a clamp of |x| did that on the AVX-512 path), and
+    f'(+-inf) = 0 makes g = inf give NaN, as the reference."""
+    x = np.float32([2.0 ** 77, -2.0 ** 77, 2.0 ** 100, 3.4e38, np.inf, -np.inf, np.nan, 1e20])
+    for g in (np.full(x.size, 3e38, np.float32), np.full(x.size, np.inf, np.float32)):
+        got = fastact.softsign_backward(g, x)
+        ref = fastact.softsign_backward(g, x, backend="numpy")
+        assert np.array_equal(np.isnan(got), np.isnan(ref)), (got, ref)
+        ok = ~np.isnan(ref)
+        np.testing.assert_array_equal(got[ok], ref[ok])
+    assert fastact.softsign_backward(np.float32([3e38]), np.float32([2.0 ** 77]))[0] == np.float32(3e38 / 2.0 ** 154)
