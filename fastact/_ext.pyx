@@ -80,7 +80,7 @@ cdef extern from "fa_kernels.h" nogil:
     const int fa_n_fromy
     const fa_kernel_table *fa_select_isa(const char *force)
     int fa_isa_supported(const char *isa)
-    void fa_copy_stream(const void *src, void *dst, size_t nbytes)
+    void fa_copy_stream_f32(const float *x, float *y, fa_index n, const fa_params *p) noexcept nogil
 
 cdef extern from *:
     """
@@ -210,30 +210,19 @@ cdef void _unary_f64(fa_unary_f64 f, const double *x, double *y, Py_ssize_t n,
 
 def copy_stream(cnp.ndarray x, cnp.ndarray y, int nthreads=1, Py_ssize_t min_chunk=131072):
     """The benchmarks' non-temporal copy ceiling: y[...] = x[...] with
-    streaming stores, split into the chunks (and threads) an elementwise
-    kernel of the same size would use.  x and y: C-contiguous, disjoint,
-    same dtype and size (checked here: a benchmark helper, not API)."""
+    streaming stores, through the elementwise drivers' chunking and threads
+    (a float64 array as twice as many floats).  x and y: C-contiguous,
+    disjoint, same dtype and size (checked here: a benchmark helper, not
+    API)."""
     if not (x.flags.c_contiguous and y.flags.c_contiguous and y.flags.writeable
-            and x.dtype == y.dtype and x.size == y.size):
+            and x.dtype == y.dtype and x.size == y.size and x.itemsize % 4 == 0):
         raise ValueError("copy_stream: x and y must be C-contiguous arrays of one dtype and size, y writeable")
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
-    cdef Py_ssize_t isz = x.itemsize
-    cdef const char *xp = <const char *>cnp.PyArray_DATA(x)
-    cdef char *yp = <char *>cnp.PyArray_DATA(y)
-    cdef int nc = _nchunks(n, nthreads, min_chunk)
-    cdef Py_ssize_t ch, c, s, e
+    cdef fa_params p
+    cdef Py_ssize_t k = x.itemsize // 4
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x) * k
     with nogil:
-        if nc <= 1:
-            fa_copy_stream(xp, yp, n * isz)
-        else:
-            ch = _chunk(n, nc)
-            for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
-                s = c * ch
-                e = s + ch
-                if e > n:
-                    e = n
-                if s < e:
-                    fa_copy_stream(xp + s * isz, yp + s * isz, (e - s) * isz)
+        _unary_f32(fa_copy_stream_f32, <const float *>cnp.PyArray_DATA(x), <float *>cnp.PyArray_DATA(y),
+                   n, &p, nthreads, min_chunk * k)
     return y
 
 cdef object _run_unary(fa_unary_f32 f32, fa_unary_f64 f64, cnp.ndarray x, cnp.ndarray y,

@@ -84,3 +84,9 @@ void fa_copy_stream(const void *src, void *dst, size_t bytes)
     memcpy(dst, src, bytes);
 #endif
 }
+
+void fa_copy_stream_f32(const float *x, float *y, fa_index n, const fa_params *p)
+{
+    (void)p;
+    fa_copy_stream(x, y, (size_t)n * sizeof(float));
+}

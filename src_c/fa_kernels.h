@@ -103,6 +103,9 @@ int fa_isa_supported(const char *isa);
  * bytes with streaming stores where the CPU has them (x86-64: SSE2, the
  * output costs no read-for-ownership), else memcpy.  Not an activation. */
 void fa_copy_stream(const void *src, void *dst, size_t bytes);
+/* the same as an elementwise float32 kernel (x, y, n floats; p unused), so
+ * that the benchmark drives it through the kernels' own chunking */
+void fa_copy_stream_f32(const float *x, float *y, fa_index n, const fa_params *p);
 
 /* A 113-bit binary floating type (binary128) for the exact levels of the
  * float64 log_softmax backward (fa_smb_logsm_fix): GCC/Clang __float128

@@ -870,6 +870,11 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
 /* 64 floats per step, the tail 16 at a time through the same code with
  * masks; return 0 (not handled: the double core runs) for parameters
  * beyond float.  Unary: y = core(x); binary: y = core(g, x). */
+/* the 64-float main loop, STORE = _mm512_storeu_ps or _mm512_stream_ps */
+#define FA_V16_MAIN(STORE, core, g, x, y, n, P, i)                            \
+    for (; i + 64 <= n; i += 64)                                              \
+        for (int j = 0; j < 64; j += 16)                                      \
+            STORE(y + i + j, core(_mm512_loadu_ps(g + i + j), _mm512_loadu_ps(x + i + j), &P));
 #define FA_V16_BINARY(kname, core)                                            \
     static int kname(const float *g, const float *x, float *y, fa_index n,    \
                      const fa_params *p)                                      \
@@ -877,10 +882,7 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
         if (!fa_params_fit32(p)) return 0;                                    \
         const fa_v16params P = fa_v16_params(p);                              \
         fa_index i = 0;                                                       \
-        for (; i + 64 <= n; i += 64)                                          \
-            for (int j = 0; j < 64; j += 16)                                  \
-                _mm512_storeu_ps(y + i + j, core(_mm512_loadu_ps(g + i + j),  \
-                                                 _mm512_loadu_ps(x + i + j), &P)); \
+        FA_V16_MAIN(_mm512_storeu_ps, core, g, x, y, n, P, i)                 \
         for (; i < n; i += 16) {                                              \
             __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1u); \
             _mm512_mask_storeu_ps(y + i, m, core(_mm512_maskz_loadu_ps(m, g + i), \
@@ -910,9 +912,7 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
         if (!fa_params_fit32(p)) return 0;                                    \
         const fa_v16params P = fa_v16_params(p);                              \
         fa_index i = 0;                                                       \
-        for (; i + 64 <= n; i += 64)                                          \
-            for (int j = 0; j < 64; j += 16)                                  \
-                _mm512_stream_ps(y + i + j, core(_mm512_loadu_ps(x + i + j), &P)); \
+        FA_V16_MAIN(_mm512_stream_ps, kname##_gx, x, x, y, n, P, i)           \
         return i >= n || kname(x + i, y + i, n - i, p);                       \
     }
 
