@@ -602,7 +602,7 @@ typedef struct {
     double ah, al, a, e, el, m, ia, gh, gl, Ah, Al, t;
 } fa_gelu64_st;
 
-FA_INLINE void fa_gelu64_common_t(double x, fa_gelu64_st *s, int tail)
+FA_INLINE void fa_gelu64_common(double x, fa_gelu64_st *s, int tail)
 {
     double al;
     double ah = fa_gelu64_a(x, &al);
@@ -634,7 +634,6 @@ FA_INLINE void fa_gelu64_common_t(double x, fa_gelu64_st *s, int tail)
     s->Al = ((1.0 - s->Ah) - P) - fa_prod_lo(t, a1, P);
     s->t = t;
 }
-#define fa_gelu64_common(x, s) fa_gelu64_common_t((x), (s), 1)
 
 /* gelu(x) = x * Phi(x) = x * erfc(-x/sqrt2) / 2.  erfc keeps relative
  * accuracy in the left tail (x * (1 + erf) would cancel to 0 there) and
@@ -648,7 +647,7 @@ FA_INLINE void fa_gelu64_common_t(double x, fa_gelu64_st *s, int tail)
 FA_INLINE double fa_gelu64_fwd(double x, int with_tail)
 {
     fa_gelu64_st s;
-    fa_gelu64_common_t(x, &s, with_tail);
+    fa_gelu64_common(x, &s, with_tail);
     /* Z0 <= a <= 15: V = |x| Phi(-|x|) = e G / sqrt2 */
     double tl, vl;
     double th = fa_ddmul(s.e, s.el, s.gh, s.gl, &tl);
@@ -696,14 +695,19 @@ FA_INLINE double fa_core_gelu(double x, const fa_params *p, int lowp)
  * has none: the branch-free loop otherwise pays its 14-term series and
  * corrected quotient for every element.  Same bits either way. */
 #define FA_GELU64_BLK 64
+static inline int fa_gelu64_has_tail(const double *x, fa_index m)
+{
+    int any = 0;
+    for (fa_index i = 0; i < m; i++)
+        any |= fabs(x[i]) * FA_INV_SQRT2 > FA_GELU64_ZMAX && x[i] < 0.0;
+    return any;
+}
+
 static inline void fa_gelu64_blocks(const double *x, double *y, fa_index n)
 {
     for (fa_index i0 = 0; i0 < n; i0 += FA_GELU64_BLK) {
         fa_index m = n - i0 < FA_GELU64_BLK ? n - i0 : FA_GELU64_BLK;
-        int any = 0;
-        for (fa_index i = 0; i < m; i++)
-            any |= fabs(x[i0 + i]) * FA_INV_SQRT2 > FA_GELU64_ZMAX && x[i0 + i] < 0.0;
-        if (any)
+        if (fa_gelu64_has_tail(x + i0, m))
             for (fa_index i = 0; i < m; i++) y[i0 + i] = fa_gelu64_fwd(x[i0 + i], 1);
         else
             for (fa_index i = 0; i < m; i++) y[i0 + i] = fa_gelu64_fwd(x[i0 + i], 0);

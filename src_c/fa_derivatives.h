@@ -391,15 +391,13 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
     (void)p;
     if (!lowp)
         return fa_dgelu64(x, 1);
-    {
-        double Phi = 0.5 * erfc(-x * FA_INV_SQRT2);
-        double xc = fa_min(fa_max(x, -60.0), 60.0);  /* exp(-1800) = 0 anyway */
-        double m;
-        double es = fa_exp_s(-0.5 * (xc * xc), 0.0, 1, &m);
-        double xphi = ((x * FA_INV_SQRT_2PI) * es) * m;
-        xphi = es == 0.0 ? 0.0 : xphi;
-        return Phi + xphi;
-    }
+    double Phi = 0.5 * erfc(-x * FA_INV_SQRT2);
+    double xc = fa_min(fa_max(x, -60.0), 60.0);      /* exp(-1800) = 0 anyway */
+    double m;
+    double es = fa_exp_s(-0.5 * (xc * xc), 0.0, 1, &m);
+    double xphi = ((x * FA_INV_SQRT_2PI) * es) * m;
+    xphi = es == 0.0 ? 0.0 : xphi;
+    return Phi + xphi;
 }
 
 /* float64 gelu'; with_tail = 0 (a constant) leaves out the x < -15 sqrt2
@@ -407,7 +405,7 @@ FA_INLINE double fa_dcore_gelu(double x, const fa_params *p, int lowp)
 FA_INLINE double fa_dgelu64(double x, int with_tail)
 {
     fa_gelu64_st s;
-    fa_gelu64_common_t(x, &s, with_tail);
+    fa_gelu64_common(x, &s, with_tail);
     /* X = a e / sqrt(pi) (scaled by 1/m) */
     double xl, Xl, tl;
     double xh = fa_ddmul(s.a, s.al, s.e, s.el, &xl);
@@ -458,9 +456,7 @@ static inline void fa_dgelu64_blocks(const double *g, const double *x, double *y
 {
     for (fa_index i0 = 0; i0 < n; i0 += FA_GELU64_BLK) {
         fa_index m = n - i0 < FA_GELU64_BLK ? n - i0 : FA_GELU64_BLK;
-        int any = 0;
-        for (fa_index i = 0; i < m; i++)
-            any |= fabs(x[i0 + i]) * FA_INV_SQRT2 > FA_GELU64_ZMAX && x[i0 + i] < 0.0;
+        int any = fa_gelu64_has_tail(x + i0, m);
         if (g && any)
             for (fa_index i = 0; i < m; i++) y[i0 + i] = g[i0 + i] * fa_dgelu64(x[i0 + i], 1);
         else if (g)

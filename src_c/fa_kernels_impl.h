@@ -25,10 +25,10 @@
  * lanes (fa_v512_f32.h); the generated float32 kernels below hand over to
  * them first.  FA_VID_<name> numbers every activation, so the hand-over is
  * a switch on a constant that the compiler folds away. */
-#ifdef FA_V512
-#include "fa_v512_f32.h"
 #define FA_VID(name) FA_VID_##name,
 enum { FA_UNARY_LIST(FA_VID) FA_VID_COUNT };
+#ifdef FA_V512
+#include "fa_v512_f32.h"
 #include "fa_v512_f64.h"
 #define FA_V512_CASE(name) case FA_VID_##name: fa_v512_##name##_f32(x, y, n, p); return 1;
 /* the float-lane piecewise kernels decline parameters beyond float (0) */
@@ -229,11 +229,9 @@ static void FA_SYM(fa_leaky_relu_f32c)(const float *FA_RESTRICT x, float *FA_RES
 
 /* float64 kernels of their own (not the per-element core loop): gelu's
  * blocks (fa_activations.h); the switch folds per generated kernel */
-#define FA_UID(name) FA_UID_##name,
-enum { FA_UNARY_LIST(FA_UID) FA_UID_COUNT };
 FA_INLINE int fa_f64_own(int id, const double *x, double *y, fa_index n)
 {
-    if (id == FA_UID_gelu) {
+    if (id == FA_VID_gelu) {
         fa_gelu64_blocks(x, y, n);
         return 1;
     }
@@ -243,7 +241,7 @@ FA_INLINE int fa_f64_own(int id, const double *x, double *y, fa_index n)
 /* and of their derivatives (g = NULL) and backward (g f') */
 FA_INLINE int fa_f64_own_d(int id, const double *g, const double *x, double *y, fa_index n)
 {
-    if (id == FA_UID_gelu) {
+    if (id == FA_VID_gelu) {
         fa_dgelu64_blocks(g, x, y, n);
         return 1;
     }
@@ -256,7 +254,7 @@ FA_INLINE int fa_f64_own_d(int id, const double *g, const double *x, double *y, 
                                          const fa_params *p)                  \
     {                                                                         \
         FA_V512_TRY64(name)                                                   \
-        if (fa_f64_own(FA_UID_##name, x, y, n)) return;                       \
+        if (fa_f64_own(FA_VID_##name, x, y, n)) return;                       \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_core_##name(x[i], &P, 0);                               \
@@ -480,7 +478,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           const fa_params *p)                 \
     {                                                                         \
         FA_V512_DTRY64(name)                                                  \
-        if (fa_f64_own_d(FA_UID_##name, NULL, x, y, n)) return;               \
+        if (fa_f64_own_d(FA_VID_##name, NULL, x, y, n)) return;               \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = fa_dcore_##name(x[i], &P, 0);                              \
@@ -501,7 +499,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           const fa_params *p)                 \
     {                                                                         \
         FA_V512_BTRY64(name)                                                  \
-        if (fa_f64_own_d(FA_UID_##name, g, x, y, n)) return;                  \
+        if (fa_f64_own_d(FA_VID_##name, g, x, y, n)) return;                  \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = g[i] * fa_dcore_##name(x[i], &P, 0);                       \

@@ -794,8 +794,9 @@ FA_V_INLINE __m512 fa_v16_hardswish(__m512 x, const fa_v16params *P)
 
 /* softsign x / (1 + |x|) in float lanes, within 0.5 + 2^-20 ULP (so
  * bitwise the double core's rounded quotient on all but 28 of the 2^32
- * inputs, ties to within ~2^-20 ULP; 0.5 ULP over all of them): a = |x| clamped at 2^60 (constant first, NaN passes; from there
- * the result rounds to 1, and inf / inf would be NaN); s + e = 1 + a
+ * inputs, ties to within ~2^-20 ULP; 0.5 ULP over all of them):
+ * a = |x| clamped at 2^60 (constant first, NaN passes; from there the
+ * result rounds to 1, and inf / inf would be NaN); s + e = 1 + a
  * exactly (Fast2Sum of max(1, a), min(1, a)); q0 = a r, r = 1/s from
  * rcp14 and one Newton step (~1 float ulp); then q0 + (a - q0 s - q0 e) r,
  * where a - q0 s is exact in one fma (q0 is within a few ulps of a / s)
@@ -867,14 +868,14 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
 /* forward only (f' and g f' of hardswish and softsign are in FA_V512_D_LIST) */
 #define FA_V512_PWF_LIST(X) X(hardswish) X(softsign)
 
-/* 64 floats per step, the tail 16 at a time through the same code with
- * masks; return 0 (not handled: the double core runs) for parameters
- * beyond float.  Unary: y = core(x); binary: y = core(g, x). */
 /* the 64-float main loop, STORE = _mm512_storeu_ps or _mm512_stream_ps */
 #define FA_V16_MAIN(STORE, core, g, x, y, n, P, i)                            \
     for (; i + 64 <= n; i += 64)                                              \
         for (int j = 0; j < 64; j += 16)                                      \
             STORE(y + i + j, core(_mm512_loadu_ps(g + i + j), _mm512_loadu_ps(x + i + j), &P));
+/* 64 floats per step, the tail 16 at a time through the same code with
+ * masks; return 0 (not handled: the double core runs) for parameters
+ * beyond float.  Unary: y = core(x); binary: y = core(g, x). */
 #define FA_V16_BINARY(kname, core)                                            \
     static int kname(const float *g, const float *x, float *y, fa_index n,    \
                      const fa_params *p)                                      \
