@@ -294,6 +294,10 @@ static double fa_smb_logsm_fix(double g, double y, double Sh, double Sm, double 
 }
 #endif
 
+#ifndef FA_SMB_WB
+#define FA_SMB_WB 64   /* elements per block of the float32 float-lane write loops */
+#endif
+
 #ifndef FA_SMB_YD_DEFINED
 #define FA_SMB_YD_DEFINED
 /* float64: y (g - S) with S = Sh + Sm + Sl (the row sum to ~eps^3, see
@@ -402,12 +406,30 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
             float sh = (float)S;
             double r = (S - (double)sh) + C1;             /* S + C - sh */
             float sl = (float)r, sm = (float)(r - (double)sl);
+            /* in blocks of FA_SMB_WB through a buffer: a block with an
+             * output below 2^-100 (where y dl can underflow: 0.93 ULP seen
+             * near FLT_MIN) is redone from the intact g, y in double, as
+             * the loop below, before o (possibly g or y) is written */
+            for (fa_index i0 = 0; i0 < n; i0 += FA_SMB_WB) {
+                fa_index m = n - i0 < FA_SMB_WB ? n - i0 : FA_SMB_WB;
+                float tb[FA_SMB_WB];
+                int tiny = 0;
+#pragma omp simd reduction(|:tiny)
+                for (fa_index i = 0; i < m; i++) {
+                    float gv = (float)g[i0 + i], yv = (float)y[i0 + i];
+                    float dh = gv - sh, bb = dh - gv;
+                    float dl = (((gv - (dh - bb)) + (-sh - bb)) - sl) - sm;
+                    float v = __builtin_fmaf(yv, dh, yv * dl);
+                    tb[i] = v;
+                    tiny |= fabsf(v) >= 0x1p-100f ? 0 : 1;
+                }
+                if (tiny) {
 #pragma omp simd
-            for (fa_index i = 0; i < n; i++) {
-                float gv = (float)g[i], yv = (float)y[i];
-                float dh = gv - sh, bb = dh - gv;
-                float dl = (((gv - (dh - bb)) + (-sh - bb)) - sl) - sm;
-                o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
+                    for (fa_index i = 0; i < m; i++)
+                        tb[i] = (float)((double)y[i0 + i] * (((double)g[i0 + i] - S) - C1));
+                }
+#pragma omp simd
+                for (fa_index i = 0; i < m; i++) o[i0 + i] = (SM_T)tb[i];
             }
         } else
 #endif
@@ -423,12 +445,26 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
             float sh = (float)S;
             double r = (S - (double)sh) + C1;
             float sl = (float)r, sm = (float)(r - (double)sl);
+            for (fa_index i0 = 0; i0 < n; i0 += FA_SMB_WB) {   /* (blocks as softmax's) */
+                fa_index m = n - i0 < FA_SMB_WB ? n - i0 : FA_SMB_WB;
+                float tb[FA_SMB_WB];
+                int tiny = 0;
+#pragma omp simd reduction(|:tiny)
+                for (fa_index i = 0; i < m; i++) {
+                    float gv = (float)g[i0 + i], yv = (float)y[i0 + i];
+                    float dh = sh - gv, bb = dh - sh;
+                    float dl = (((sh - (dh - bb)) + (-gv - bb)) + sl) + sm;
+                    float v = __builtin_fmaf(yv, dh, yv * dl);
+                    tb[i] = v;
+                    tiny |= fabsf(v) >= 0x1p-100f ? 0 : 1;
+                }
+                if (tiny) {
 #pragma omp simd
-            for (fa_index i = 0; i < n; i++) {
-                float gv = (float)g[i], yv = (float)y[i];
-                float dh = sh - gv, bb = dh - sh;
-                float dl = (((sh - (dh - bb)) + (-gv - bb)) + sl) + sm;
-                o[i] = (SM_T)__builtin_fmaf(yv, dh, yv * dl);
+                    for (fa_index i = 0; i < m; i++)
+                        tb[i] = (float)((double)y[i0 + i] * ((S - (double)g[i0 + i]) + C1));
+                }
+#pragma omp simd
+                for (fa_index i = 0; i < m; i++) o[i0 + i] = (SM_T)tb[i];
             }
         } else
 #endif

@@ -334,7 +334,7 @@ static int fa_v512_sm64_cols(const double *x, double *y, fa_index n, fa_index in
  * AVX-512 float32 softmax/softmin backward along the last axis: a fast
  * pass that is checked, element by element, against its own error bound.
  * S0 = sum(g y) in double lanes (the products are exact in double) and
- * A = sum |g y|; then |S0 - S| <= (n/8 + 8) eps64 A, so y (g - S0) is
+ * A = sum |g y|; then |S0 - S| <= (n/512 + 40) eps64 A, so y (g - S0) is
  * within 2^-28 relative of y (g - S) wherever |g - S0| >= 2^28 of that
  * bound.  A row where any element is closer (g ~ S: the cancellation the
  * three-level cascade of fa_softmax_bwd_tmpl.h exists for), or where S0 or
@@ -348,40 +348,50 @@ FA_V_INLINE int fa_disjoint(const float *a, const float *b, fa_index n)
     return (uintptr_t)(a + n) <= (uintptr_t)b || (uintptr_t)(b + n) <= (uintptr_t)a;
 }
 
-static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_index n, double sg)
+/* 16 elements (k valid) of the float-lane write pass of
+ * fa_v512_smb_row_fast: o = sg y (g - S), S = sh + sl + sm; *bad gets the
+ * lanes that fail the check (|g - sh| < Tf).  A block with an output
+ * below 2^-100 in magnitude (y dl may have underflowed: 0.64 ULP seen at
+ * 3.6e-38) or infinite (y d overflowed float but not double) is written
+ * from double lanes instead, y (g - S0) rounded once as the double loop
+ * does (the same signed zeros too). */
+FA_V_INLINE void fa_v16_smb_out(const float *g, const float *y, float *o, fa_index k, __m512 sh,
+                                __m512 nsh, __m512 sl, __m512 sm, __m512 Tf, __m512d Sd, int neg,
+                                __mmask16 *bad)
 {
-    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
-    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
-    fa_index i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512d p0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i)),
-                                   _mm512_cvtps_pd(_mm256_loadu_ps(y + i)));
-        __m512d p1 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i + 8)),
-                                   _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8)));
-        s0 = _mm512_add_pd(s0, p0);
-        s1 = _mm512_add_pd(s1, p1);
-        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), p0));
-        a1 = _mm512_add_pd(a1, _mm512_andnot_pd(fa_vset(-0.0), p1));
+    __mmask16 m = (__mmask16)(k >= 16 ? 0xFFFF : (1u << k) - 1u);
+    __m512 gv = _mm512_maskz_loadu_ps(m, g), yv = _mm512_maskz_loadu_ps(m, y);
+    __m512 dh = _mm512_sub_ps(gv, sh), bb = _mm512_sub_ps(dh, gv);
+    __m512 dl = _mm512_add_ps(_mm512_sub_ps(gv, _mm512_sub_ps(dh, bb)), _mm512_sub_ps(nsh, bb));
+    dl = _mm512_sub_ps(_mm512_sub_ps(dl, sl), sm);
+    if (neg) yv = _mm512_xor_ps(yv, _mm512_set1_ps(-0.0f));   /* softmin: -y (g - S) */
+    __m512 v = _mm512_fmadd_ps(yv, dh, _mm512_mul_ps(yv, dl));
+    *bad |= _mm512_mask_cmp_ps_mask(m, _mm512_abs_ps(dh), Tf, _CMP_NGE_UQ);
+    /* below 2^-100, y dl may have underflowed; +-inf: y d overflowed */
+    __m512 av = _mm512_abs_ps(v);
+    if (!(_mm512_mask_cmp_ps_mask(m, av, _mm512_set1_ps(0x1p-100f), _CMP_NGE_UQ)
+          | _mm512_mask_cmp_ps_mask(m, av, _mm512_set1_ps(INFINITY), _CMP_EQ_OQ))) {
+        _mm512_mask_storeu_ps(o, m, v);
+        return;
     }
-    for (; i < n; i += 8) {
-        fa_index k = n - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-        __m512d p0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)),
-                                   _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)));
-        s0 = _mm512_add_pd(s0, p0);
-        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), p0));
+    for (int h = 0; h < 2; h++) {
+        __mmask8 mh = (__mmask8)(m >> (8 * h));
+        __m512d gd = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mh, g + 8 * h));
+        __m512d d = neg ? _mm512_sub_pd(Sd, gd) : _mm512_sub_pd(gd, Sd);
+        __m512d w = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(mh, y + 8 * h)), d);
+        _mm256_mask_storeu_ps(o + 8 * h, mh, _mm512_cvtpd_ps(w));
     }
-    double S = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
-    double A = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
-    double thr = 268435456.0 * ((double)(n / 8 + 8) * 0x1p-53) * A;     /* 2^28 * bound */
-    if (!(fabs(S) < INFINITY) || !(thr < INFINITY))
-        return 0;
-    /* softmin (sg = -1): y (S - g) instead of -(y (g - S)) */
+}
+
+/* the double-lane write pass (rows whose S float cannot split): the same
+ * check against thr, y (g - S0) rounded once */
+static int fa_v512_smb_row_wd(const float *g, const float *y, float *o, fa_index n, double sg,
+                              double S, double thr)
+{
     const __m512d Sd = fa_vset(S), T = fa_vset(thr);
     const __mmask8 flip = sg < 0.0 ? 0xFF : 0;
+    fa_index i;
     if (fa_disjoint(o, g, n) && fa_disjoint(o, y, n)) {
-        /* one pass: write, and redo the row (from the intact g, y) if any
-         * element failed its check */
         __mmask8 bad = 0;
         for (i = 0; i < n; i += 8) {
             fa_index k = n - i;
@@ -394,8 +404,6 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
         }
         return bad == 0;
     }
-    /* o overlaps g or y: check the whole row first, so that a fallback
-     * still sees the original values */
     for (i = 0; i < n; i += 8) {
         fa_index k = n - i;
         __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
@@ -414,8 +422,109 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
     return 1;
 }
 
+static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_index n, double sg,
+                                int pf)
+{
+    /* S0 = sum(g y) blocked: each lane sums <= 32 products into a fresh
+     * block total, the block totals go into the lane's running total, so
+     * |S0 - S| <= (32 + n/512 + 4) eps64 A (A = sum |g y|; the 4: the
+     * 16-lane reduction) instead of the (n/8 + 8) eps64 A of one running
+     * sum per lane -- 40x tighter at n = 32000, where the check below
+     * would otherwise reject nearly every row */
+    __m512d t0 = _mm512_setzero_pd(), t1 = _mm512_setzero_pd();
+    __m512d a0 = _mm512_setzero_pd(), a1 = _mm512_setzero_pd();
+    fa_index i = 0;
+    while (i + 16 <= n) {
+        fa_index e = n - i >= 512 ? i + 512 : n - (n - i) % 16;
+        __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+        for (; i < e; i += 16) {
+            __m512d p0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i)),
+                                       _mm512_cvtps_pd(_mm256_loadu_ps(y + i)));
+            __m512d p1 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i + 8)),
+                                       _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8)));
+            s0 = _mm512_add_pd(s0, p0);
+            s1 = _mm512_add_pd(s1, p1);
+            a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), p0));
+            a1 = _mm512_add_pd(a1, _mm512_andnot_pd(fa_vset(-0.0), p1));
+        }
+        t0 = _mm512_add_pd(t0, s0);
+        t1 = _mm512_add_pd(t1, s1);
+    }
+    for (; i < n; i += 8) {
+        fa_index k = n - i;
+        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+        __m512d p0 = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)),
+                                   _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)));
+        t0 = _mm512_add_pd(t0, p0);
+        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), p0));
+    }
+    double S = _mm512_reduce_add_pd(_mm512_add_pd(t0, t1));
+    double A = _mm512_reduce_add_pd(_mm512_add_pd(a0, a1));
+    double thr = 268435456.0 * ((double)(n / 512 + 40) * 0x1p-53) * A;  /* 2^28 * bound */
+    if (!(fabs(S) < INFINITY) || !(thr < INFINITY))
+        return 0;
+    /* the write pass in float lanes (twice as wide as double ones, and
+     * without the conversions): S = sh + sl + sm (floats, exact to 2^-72 of
+     * S), g - sh = dh + dl exactly (TwoSum), then o = fma(y, dh, y dl') with
+     * dl' = dl - sl - sm.  An element passes where |dh| >= tf =
+     * max(thr, 2^-15 |S|) (1 + 2^-7): then |sl| <= 2^-24 |S| <= 2^-9 |dh|,
+     * so dl' and y dl' are within 2^-32 |dh| of exact and o is y (g - S0)
+     * rounded once (+2^-32), while |g - S0| >= |dh| (1 - 2^-8) >= thr keeps
+     * the S0 check's 2^-28: ~0.56 ULP in all.  Elements with g within
+     * 2^-15 of S fail like the cancelling ones (the double-double row
+     * redoes them).  A row whose S float cannot split (|S| < 2^-60, but
+     * not 0) or whose g - sh could overflow keeps the double loop
+     * (fa_v512_smb_row_wd). */
+    float sh = (float)S;
+    double rs = S - (double)sh;
+    float sl = (float)rs, sm = (float)(rs - (double)sl);
+    double tfd = (thr > 0x1p-15 * fabs(S) ? thr : 0x1p-15 * fabs(S)) * (1.0 + 0x1p-7);
+    float tf = (float)tfd;
+    if ((double)tf < tfd) tf = nextafterf(tf, INFINITY);   /* (rounded up: a bound) */
+    if (!(fabs(S) < 1e37) || (fabs(S) < 0x1p-60 && S != 0.0) || !(tf < 1e37f))
+        return fa_v512_smb_row_wd(g, y, o, n, sg, S, thr);
+    const __m512 shv = _mm512_set1_ps(sh), nshv = _mm512_set1_ps(-sh);
+    const __m512 slv = _mm512_set1_ps(sl), smv = _mm512_set1_ps(sm), Tf = _mm512_set1_ps(tf);
+    const __m512d Sd = fa_vset(S);
+    const int neg = sg < 0.0;
+    if (fa_disjoint(o, g, n) && fa_disjoint(o, y, n)) {
+        /* one pass: write, and redo the row (from the intact g, y) if any
+         * element failed its check */
+        __mmask16 bad = 0;
+        /* pf: the next row (g + n, y + n) is fetched while this one is
+         * written, so its sum pass finds it in L1 instead of waiting for
+         * memory behind a compute-bound loop */
+        if (pf) {
+            for (i = 0; i < n; i += 16) {
+                _mm_prefetch((const char *)(g + n + i), _MM_HINT_T0);
+                _mm_prefetch((const char *)(y + n + i), _MM_HINT_T0);
+                fa_v16_smb_out(g + i, y + i, o + i, n - i, shv, nshv, slv, smv, Tf, Sd, neg, &bad);
+            }
+        } else if (neg) {
+            for (i = 0; i < n; i += 16)
+                fa_v16_smb_out(g + i, y + i, o + i, n - i, shv, nshv, slv, smv, Tf, Sd, 1, &bad);
+        } else {
+            for (i = 0; i < n; i += 16)
+                fa_v16_smb_out(g + i, y + i, o + i, n - i, shv, nshv, slv, smv, Tf, Sd, 0, &bad);
+        }
+        return bad == 0;
+    }
+    /* o is g or y: check the whole row first, so that a fallback still
+     * sees the original values */
+    for (i = 0; i < n; i += 16) {
+        __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1u);
+        __m512 dh = _mm512_sub_ps(_mm512_maskz_loadu_ps(m, g + i), shv);
+        __mmask16 ok = _mm512_cmp_ps_mask(_mm512_abs_ps(dh), Tf, _CMP_GE_OQ);
+        if ((ok & m) != m) return 0;
+    }
+    __mmask16 bad = 0;    /* (known to stay 0) */
+    for (i = 0; i < n; i += 16)
+        fa_v16_smb_out(g + i, y + i, o + i, n - i, shv, nshv, slv, smv, Tf, Sd, neg, &bad);
+    return 1;
+}
+
 /* log_softmax backward, o = g - e^y S with S = sum(g): the same checked
- * fast pass.  S0 in double lanes, G = sum|g| (|S0 - S| <= (n/8 + 8) eps64 G
+ * fast pass.  S0 in double lanes, G = sum|g| (|S0 - S| <= (n/256 + 40) eps64 G
  * =: B), t = e^y S0 with e^y from fa_vexp_hi (2^-50; 2^-48 taken), so
  * |t - e^y S| <= 2^-48 |t| + e^y B; an element is accepted where
  * |g - t| >= 2^28 times that.  Rows of up to FA_SMB keep g - t in a
@@ -437,16 +546,23 @@ FA_V_INLINE __m512d fa_v512_smb_logterm(const float *g, const float *y, fa_index
 
 static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_index n)
 {
-    __m512d s0 = _mm512_setzero_pd(), a0 = _mm512_setzero_pd();
-    for (fa_index i = 0; i < n; i += 8) {
-        fa_index k = n - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
-        s0 = _mm512_add_pd(s0, gv);
-        a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), gv));
+    /* blocked as the softmax row's S0: <= 32 terms per lane per block of
+     * 256, so |S0 - S| <= (32 + n/256 + 4) eps64 G */
+    __m512d t0 = _mm512_setzero_pd(), a0 = _mm512_setzero_pd();
+    for (fa_index b = 0; b < n; b += 256) {
+        fa_index e = n - b < 256 ? n : b + 256;
+        __m512d s0 = _mm512_setzero_pd();
+        for (fa_index i = b; i < e; i += 8) {
+            fa_index k = e - i;
+            __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
+            __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
+            s0 = _mm512_add_pd(s0, gv);
+            a0 = _mm512_add_pd(a0, _mm512_andnot_pd(fa_vset(-0.0), gv));
+        }
+        t0 = _mm512_add_pd(t0, s0);
     }
-    double S = _mm512_reduce_add_pd(s0), G = _mm512_reduce_add_pd(a0);
-    double B = (double)(n / 8 + 8) * 0x1p-53 * G;
+    double S = _mm512_reduce_add_pd(t0), G = _mm512_reduce_add_pd(a0);
+    double B = (double)(n / 256 + 40) * 0x1p-53 * G;
     if (!(fabs(S) < INFINITY) || !(B < INFINITY) || S == 0.0)
         return 0;      /* (S = 0: the template's e^y * 0 = 0 rule) */
     const __m512d Sd = fa_vset(S), Bd = fa_vset(B);
@@ -603,7 +719,7 @@ static void fa_v512_softmax_bwd_f32(const float *g, const float *y, float *o, fa
     for (fa_index r = u0; r < u1; r++) {
         int done = op == 1 ? (fa_v512_smb_logrow_fast(g + r * n, y + r * n, o + r * n, n)
                               || fa_v512_smb_logrow_dd(g + r * n, y + r * n, o + r * n, n))
-                           : (fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg)
+                           : (fa_v512_smb_row_fast(g + r * n, y + r * n, o + r * n, n, sg, r + 1 < u1 && n <= 4096)
                               || fa_v512_smb_row_dd(g + r * n, y + r * n, o + r * n, n, sg));
         if (!done)
             FA_SYM(fa_softmax_bwd_f32)(g, y, o, r, r + 1, n, inner, op);

@@ -501,3 +501,42 @@ def test_log_softmax_backward_float64_cancelling(isa, axis, mode):
     got = fastact.log_softmax_backward(gg, yy, axis=axis, out=out)
     assert np.all(ulp_diff(got, want) <= 1), np.max(ulp_diff(got, want))
     assert np.count_nonzero(np.abs(want) < 1e-15) > 10     # the test does cancel
+
+
+# The AVX-512 float32 softmax/softmin backward writes y (g - S) in float
+# lanes (S split into three floats, TwoSum, one fma), blocks whose outputs
+# fall below 2^-100 from double lanes, and takes S0 as a blocked double sum
+# (<= 32 products per lane per block).  Checked against the exact value of
+# the expression on the float inputs (fractions: S, g - S and y (g - S)
+# exact, then compared with the float result in units of the exact value's
+# float32 spacing): within 0.56 ULP (the fast pass's bound: one rounding
+# plus 2^-28 relative from S0 and 2^-32 from the float split), on rows that
+# cross the 16-lane, 512-element block and prefetch boundaries, with logits
+# wide enough that outputs reach the subnormal range, in every output mode.
+@pytest.mark.parametrize("mode", ["new", "inplace_g", "inplace_y"])
+@pytest.mark.parametrize("name", ["softmax", "softmin"])
+def test_float_lane_write_vs_exact(isa, name, mode):
+    sign = -1 if name == "softmin" else 1
+    worst = 0.0
+    for n, xs, gs in [(17, 3.0, 1.0), (513, 30.0, 1e-3), (1000, 10.0, 1e3), (2100, 30.0, 1.0)]:
+        rng = np.random.default_rng(n)
+        x = (rng.standard_normal((3, n)) * xs).astype(np.float32)
+        y = fwd(name)(x)
+        g = (rng.uniform(-1, 1, (3, n)) * gs).astype(np.float32)
+        if mode == "new":
+            got = bwd(name)(g, y)
+        elif mode == "inplace_g":
+            gc = g.copy()
+            got = bwd(name)(gc, y, out=gc)
+        else:
+            yc = y.copy()
+            got = bwd(name)(g, yc, out=yc)
+        for r in range(3):
+            yr = [Fraction(float(v)) for v in y[r]]
+            gr = [Fraction(float(v)) for v in g[r]]
+            S = sum(a * b for a, b in zip(gr, yr))
+            for c in range(n):
+                ex = sign * yr[c] * (gr[c] - S)
+                sp = Fraction(float(np.spacing(np.float32(abs(float(ex))))))
+                worst = max(worst, float(abs(Fraction(float(got[r, c])) - ex) / sp))
+    assert worst <= 0.56, worst
