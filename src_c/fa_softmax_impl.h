@@ -524,23 +524,31 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
 }
 
 /* log_softmax backward, o = g - e^y S with S = sum(g): the same checked
- * fast pass.  S0 in double lanes, G = sum|g| (|S0 - S| <= (n/256 + 40) eps64 G
- * =: B), t = e^y S0 with e^y from fa_vexp_hi (2^-50; 2^-48 taken), so
- * |t - e^y S| <= 2^-48 |t| + e^y B; an element is accepted where
- * |g - t| >= 2^28 times that.  Rows of up to FA_SMB keep g - t in a
- * scratch between the check and the write; longer rows recompute it. */
+ * fast pass.  S0 in double lanes, G = sum|g| (|S0 - S| <= (n/256 + 40)
+ * eps64 G =: B), d = g - e^y S0 in one fma with e^y from the degree-5
+ * exponential (fa_vexp_n: r^6/720 = 2^-42.7, so 2^-41 taken with the
+ * table's and Horner's roundings), so |d - (g - e^y S)| <= e^y K0 with K0
+ * = 2^-41 |S0| + 1.001 B (e^y >= 0, and t = e^y S0 is E |S0|); an element
+ * is accepted where |d| >= 2^28 e^y K0, i.e. within 2^-28 relative, so
+ * ~0.56 ULP after the rounding to float.  Rows of up to FA_SMB keep d in a
+ * scratch between the check and the write when o is g or y; longer ones
+ * recompute it. */
+FA_V_INLINE __m512d fa_v512_smb_logd(__m512d gv, __m512d yv, __m512d Sd, __m512d K, __mmask8 *ok)
+{
+    __m512d E = fa_vexp_n(_mm512_min_pd(fa_vset(700.0), _mm512_max_pd(fa_vset(-1000.0), yv)), 5);
+    __m512d d = _mm512_fnmadd_pd(E, Sd, gv);
+    *ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d), _mm512_mul_pd(E, K), _CMP_GE_OQ);
+    return d;
+}
+
+/* d for 8 elements from k >= 1 valid ones; the invalid lanes pass */
 FA_V_INLINE __m512d fa_v512_smb_logterm(const float *g, const float *y, fa_index k, __m512d Sd,
-                                        __m512d Bd, __mmask8 *ok)
+                                        __m512d K, __mmask8 *ok)
 {
     __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-    __m512d yv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y));
-    __m512d E = fa_vexp_hi(_mm512_min_pd(fa_vset(700.0), _mm512_max_pd(fa_vset(-1000.0), yv)));
-    __m512d t = _mm512_mul_pd(E, Sd);
-    __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g)), t);
-    __m512d err = _mm512_fmadd_pd(_mm512_andnot_pd(fa_vset(-0.0), t), fa_vset(0x1p-48),
-                                  _mm512_mul_pd(E, Bd));
-    *ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d),
-                             _mm512_mul_pd(err, fa_vset(268435456.0)), _CMP_GE_OQ) | (__mmask8)~m;
+    __m512d d = fa_v512_smb_logd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g)),
+                                 _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y)), Sd, K, ok);
+    *ok |= (__mmask8)~m;
     return d;
 }
 
@@ -565,15 +573,26 @@ static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_
     double B = (double)(n / 256 + 40) * 0x1p-53 * G;
     if (!(fabs(S) < INFINITY) || !(B < INFINITY) || S == 0.0)
         return 0;      /* (S = 0: the template's e^y * 0 = 0 rule) */
-    const __m512d Sd = fa_vset(S), Bd = fa_vset(B);
-    __mmask8 ok;
+    const __m512d Sd = fa_vset(S);
+    const __m512d K = fa_vset(268435456.0 * (0x1p-41 * fabs(S) + 1.001 * B));
+    __mmask8 ok, ok1;
+    fa_index i = 0;
     if (fa_disjoint(o, g, n) && fa_disjoint(o, y, n)) {
         /* one pass, as the softmax row: a rejected row is redone by the
-         * caller from the intact inputs */
+         * caller from the intact inputs; two independent halves per step */
         __mmask8 all = 0xFF;
-        for (fa_index i = 0; i < n; i += 8) {
+        for (; i + 16 <= n; i += 16) {
+            __m512d d0 = fa_v512_smb_logd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i)),
+                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i)), Sd, K, &ok);
+            __m512d d1 = fa_v512_smb_logd(_mm512_cvtps_pd(_mm256_loadu_ps(g + i + 8)),
+                                           _mm512_cvtps_pd(_mm256_loadu_ps(y + i + 8)), Sd, K, &ok1);
+            all &= ok & ok1;
+            _mm256_storeu_ps(o + i, _mm512_cvtpd_ps(d0));
+            _mm256_storeu_ps(o + i + 8, _mm512_cvtpd_ps(d1));
+        }
+        for (; i < n; i += 8) {
             fa_index k = n - i;
-            __m512d d = fa_v512_smb_logterm(g + i, y + i, k, Sd, Bd, &ok);
+            __m512d d = fa_v512_smb_logterm(g + i, y + i, k, Sd, K, &ok);
             all &= ok;
             _mm256_mask_storeu_ps(o + i, (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u), _mm512_cvtpd_ps(d));
         }
@@ -581,16 +600,16 @@ static int fa_v512_smb_logrow_fast(const float *g, const float *y, float *o, fa_
     }
     double buf[FA_SMB];
     int keep = n <= FA_SMB;
-    for (fa_index i = 0; i < n; i += 8) {
-        __m512d d = fa_v512_smb_logterm(g + i, y + i, n - i, Sd, Bd, &ok);
+    for (i = 0; i < n; i += 8) {
+        __m512d d = fa_v512_smb_logterm(g + i, y + i, n - i, Sd, K, &ok);
         if (ok != 0xFF) return 0;
         if (keep) _mm512_mask_storeu_pd(buf + i, (__mmask8)(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u), d);
     }
-    for (fa_index i = 0; i < n; i += 8) {
+    for (i = 0; i < n; i += 8) {
         fa_index k = n - i;
         __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
         __m512d d = keep ? _mm512_maskz_loadu_pd(m, buf + i)
-                         : fa_v512_smb_logterm(g + i, y + i, k, Sd, Bd, &ok);
+                         : fa_v512_smb_logterm(g + i, y + i, k, Sd, K, &ok);
         _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(d));
     }
     return 1;
