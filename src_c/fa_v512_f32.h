@@ -18,7 +18,9 @@
  *    from the low 4 bits of the shifted j, no extraction), p the degree-4
  *    Taylor polynomial (truncation 0.0217^5/120 = 2^-34.5 relative), 2^floor(j/16)
  *    by vscalefpd, which also gives exact 0 / subnormals below -708.
- *    Callers clamp z to [-1000, 0]: -inf would make r = inf - inf.
+ *    Callers pass z = -|v| to fa_vexp_neg, which clamps at -700 and zeroes
+ *    the lanes below -745.13 (e^z = 0) by mask: -inf would make r = inf -
+ *    inf, and an underflowing vscalefpd is a microcode assist.
  * 2. Quotients n/d by rcp14 (2^-14) and one residual step,
  *    q = q0 + (n - q0 d) r0: relative error (2^-14)^2 = 2^-28, 4 operations
  *    instead of a vdivpd (10+ cycles per 8 lanes on Zen 4).
@@ -116,6 +118,32 @@ FA_V_INLINE __m512d fa_vexp_n(__m512d z, int n)
  * the degree-4 Taylor polynomial is within r^5/120 = 2^-34.5 */
 FA_V_INLINE __m512d fa_vexp(__m512d z) { return fa_vexp_n(z, 4); }
 
+/* e^z for z <= 0 (or NaN; -inf gives 0) without letting vscalefpd
+ * underflow: an underflowing vscalefpd takes a microcode assist per
+ * instruction on Intel cores (sigmoid of x * 1000, where half the lanes
+ * underflow, ran 18x slower than of x; the subnormal band alone, computed
+ * exactly, still 5x).  Lanes where e^z rounds to 0 in double (z < -1075
+ * ln2) get that 0 from the scalef's zero mask -- the 0 the callers' rules
+ * rely on (x sigmoid(x) = -0 at -inf, inf * 0 = NaN); the others are
+ * computed from max(z, -700), so the band (-745.13, -700) gets the
+ * positive normal e^-700 instead of a (positive) subnormal.  Every float32
+ * result it enters as e^z c with |c| < 2^800 then rounds, with the same
+ * sign, as for the subnormal (bitwise the -1000 clamp's results on 1.8M
+ * inputs of every elementwise function, f, f' and g f'), except g f' for
+ * g = +-inf where c e^z would round to 0 in double (elu with alpha < 1
+ * near x = -744.5): +-inf, the limit, where the double reference has
+ * inf * 0 = NaN (a corner where every ISA's kernels and the reference
+ * already differ by a few inputs: see test_where_exp_underflows). */
+FA_V_INLINE __m512d fa_vexp_neg(__m512d z)
+{
+    __mmask8 nz = _mm512_cmp_pd_mask(z, fa_vset(-745.1332191019412), _CMP_NLT_UQ);
+    __m512d r, kf;
+    __m512d T = fa_vexp_reduce(_mm512_max_pd(fa_vset(-700.0), z), &r, &kf);
+    __m512d p = fa_vset(fa_vinv_fact[4]);
+    for (int k = 3; k >= 0; k--) p = _mm512_fmadd_pd(p, r, fa_vset(fa_vinv_fact[k]));
+    return _mm512_maskz_scalef_pd(nz, _mm512_mul_pd(T, p), kf);
+}
+
 /* e^z to ~2^-50 (degree-7 Taylor: r^8/40320 = 2^-59.6; the table value,
  * Horner and the final product add a few 2^-53): where a difference with
  * e^z must be checked at near-double precision (log_softmax's backward) */
@@ -196,7 +224,7 @@ FA_V_INLINE __m512d fa_vlog1p01(__m512d E)
  * is exactly 0 (v < -745) the product is +-0 with x's sign, never inf * 0. */
 FA_V_INLINE __m512d fa_vx_sigmoid(__m512d x, __m512d v)
 {
-    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __m512d e = fa_vexp_neg(fa_vnegabs(v));
     __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d n = _mm512_mask_mul_pd(x, neg, x, e);         /* x or x e */
     __m512d y = _mm512_mul_pd(n, fa_vrcp(_mm512_add_pd(fa_vset(1.0), e)));
@@ -209,7 +237,7 @@ FA_V_INLINE __m512d fa_vx_sigmoid(__m512d x, __m512d v)
 FA_V_INLINE __m512d fa_v8_sigmoid(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x)));
+    __m512d e = fa_vexp_neg(fa_vnegabs(x));
     __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d s = fa_vrcp(_mm512_add_pd(fa_vset(1.0), e));
     return _mm512_mask_mul_pd(s, neg, s, e);              /* x < 0: e/(1+e) */
@@ -283,7 +311,7 @@ FA_V_INLINE __m512d fa_v8_selu(__m512d x, const fa_vparams *P)
 FA_V_INLINE __m512d fa_v8_softplus(__m512d x, const fa_vparams *P)
 {
     __m512d v = _mm512_mul_pd(x, fa_vset(P->a));
-    __m512d L = fa_vlog1p01(fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v))));
+    __m512d L = fa_vlog1p01(fa_vexp_neg(fa_vnegabs(v)));
     __mmask8 pos = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_GT_OQ);
     __m512d base = _mm512_maskz_mov_pd(pos, x);
     __m512d y = _mm512_add_pd(fa_vdiv_a(L, P), base);
@@ -296,7 +324,7 @@ FA_V_INLINE __m512d fa_v8_softplus(__m512d x, const fa_vparams *P)
 FA_V_INLINE __m512d fa_v8_log_sigmoid(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    __m512d L = fa_vlog1p01(fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x))));
+    __m512d L = fa_vlog1p01(fa_vexp_neg(fa_vnegabs(x)));
     __m512d m = _mm512_min_pd(_mm512_setzero_pd(), x);
     return _mm512_xor_pd(_mm512_sub_pd(L, m), fa_vset(-0.0));
 }
@@ -307,7 +335,7 @@ FA_V_INLINE __m512d fa_v8_log_sigmoid(__m512d x, const fa_vparams *P)
  * all terms positive (no cancellation), the denominator in [1, 5]. */
 FA_V_INLINE __m512d fa_vmish_terms(__m512d x, __m512d *E, __mmask8 *neg, __m512d *add)
 {
-    *E = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x)));
+    *E = fa_vexp_neg(fa_vnegabs(x));
     *neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d E2 = _mm512_add_pd(*E, *E);
     __m512d np = _mm512_add_pd(fa_vset(1.0), E2);
@@ -382,21 +410,21 @@ FA_V_INLINE __m512d fa_vdsig(__m512d e)
 FA_V_INLINE __m512d fa_v8d_sigmoid(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    return fa_vdsig(fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(x))));
+    return fa_vdsig(fa_vexp_neg(fa_vnegabs(x)));
 }
 
 /* tanh'(x) = 4 sigmoid'(2x) */
 FA_V_INLINE __m512d fa_v8d_tanh(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    __m512d z = _mm512_max_pd(fa_vset(-1000.0), _mm512_add_pd(fa_vnegabs(x), fa_vnegabs(x)));
-    return _mm512_mul_pd(fa_vset(4.0), fa_vdsig(fa_vexp(z)));
+    __m512d z = _mm512_add_pd(fa_vnegabs(x), fa_vnegabs(x));
+    return _mm512_mul_pd(fa_vset(4.0), fa_vdsig(fa_vexp_neg(z)));
 }
 
 /* sigmoid(v) itself: softplus' (v = beta x) and log_sigmoid' (v = -x) */
 FA_V_INLINE __m512d fa_vsig(__m512d v)
 {
-    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __m512d e = fa_vexp_neg(fa_vnegabs(v));
     __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d s = fa_vrcp(_mm512_add_pd(fa_vset(1.0), e));
     return _mm512_mask_mul_pd(s, neg, s, e);
@@ -418,8 +446,8 @@ FA_V_INLINE __m512d fa_v8d_softplus(__m512d x, const fa_vparams *P)
 /* c e^(t) for x <= 0 (t = x or x/alpha, clamped to [-1000, 0]), else pz */
 FA_V_INLINE __m512d fa_vdelu(__m512d x, __m512d t, double c, double pz)
 {
-    __m512d z = _mm512_max_pd(fa_vset(-1000.0), _mm512_min_pd(_mm512_setzero_pd(), t));
-    __m512d n = _mm512_mul_pd(fa_vset(c), fa_vexp(z));
+    __m512d z = _mm512_min_pd(_mm512_setzero_pd(), t);
+    __m512d n = _mm512_mul_pd(fa_vset(c), fa_vexp_neg(z));
     __mmask8 pos = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_GT_OQ);
     return _mm512_mask_mov_pd(n, pos, fa_vset(pz));
 }
@@ -501,7 +529,7 @@ FA_V_INLINE __m512d fa_vclamp(__m512d x, double c)
  * so that v = +-inf gives s, not inf * 0 */
 FA_V_INLINE __m512d fa_vdswish(__m512d v, __m512d vl)
 {
-    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __m512d e = fa_vexp_neg(fa_vnegabs(v));
     __m512d r = fa_vrcp2(_mm512_add_pd(fa_vset(1.0), e));
     __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d s = _mm512_mask_mul_pd(r, neg, r, e);
@@ -531,7 +559,7 @@ FA_V_INLINE __m512d fa_v8d_gelu(__m512d x, const fa_vparams *P)
     (void)P;
     __m512d Phi = _mm512_mul_pd(fa_vset(0.5), fa_verfc(_mm512_mul_pd(x, fa_vset(-FA_INV_SQRT2))));
     __m512d xc = fa_vclamp(x, 40.0);
-    __m512d phi = fa_vexp(_mm512_mul_pd(_mm512_mul_pd(xc, xc), fa_vset(-0.5)));
+    __m512d phi = fa_vexp_neg(_mm512_mul_pd(_mm512_mul_pd(xc, xc), fa_vset(-0.5)));
     __m512d d = _mm512_fmadd_pd(_mm512_mul_pd(xc, fa_vset(0.3989422804014327)), phi, Phi);
     return fa_vwindow(x, _mm512_setzero_pd(), d, FA_WZ_GELU_HI, FA_WZ_GELU_LO, FA_WZ_GELU_W,
                       fa_wz_gelu, FA_WZ_GELU_N);
@@ -547,7 +575,7 @@ FA_V_INLINE __m512d fa_v8d_gelu_tanh(__m512d x, const fa_vparams *P)
     __m512d v = _mm512_mul_pd(xc, _mm512_fmadd_pd(x2, fa_vset(0.07135481627260025),
                                                   fa_vset(1.5957691216057308)));
     __m512d dv = _mm512_fmadd_pd(x2, fa_vset(3.0 * 0.07135481627260025), fa_vset(1.5957691216057308));
-    __m512d e = fa_vexp(_mm512_max_pd(fa_vset(-1000.0), fa_vnegabs(v)));
+    __m512d e = fa_vexp_neg(fa_vnegabs(v));
     __m512d r = fa_vrcp2(_mm512_add_pd(fa_vset(1.0), e));
     __mmask8 neg = _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d s = _mm512_mask_mul_pd(r, neg, r, e);
