@@ -322,6 +322,48 @@ FA_INLINE double fa_smb_yd(double y, double g, double Sh, double Sm, double Sl)
 }
 #endif
 
+#if defined(FA_HAVE_FMA) && FA_HAVE_FMA
+/* float32 with FMA: o = y (g - S) for S = S + C1 (neg: softmin's y (S - g),
+ * the same formula with g, S and C1 negated, exactly) in float lanes:
+ * S = sh + sl + sm (floats), g - sh = dh + dl exactly (TwoSum, Sterbenz
+ * where it cancels), then fma(y, dh, y (dl - sl - sm)): one rounding of
+ * y d and a second-order term.  In blocks of FA_SMB_WB through a buffer: a
+ * block with an output below 2^-100 (where y dl can underflow: 0.93 ULP
+ * seen near FLT_MIN) is redone from the intact g, y in double, as the
+ * double loop of the caller, before o (possibly g or y) is written. */
+FA_INLINE void SM_FN(fa_smb_f32w)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n, double S,
+                                  double C1, int neg)
+{
+    const double Sg = neg ? -S : S, Cg = neg ? -C1 : C1;
+    const float sh = (float)Sg;
+    const double r = (Sg - (double)sh) + Cg;           /* S + C - sh */
+    const float sl = (float)r, sm = (float)(r - (double)sl);
+    for (fa_index i0 = 0; i0 < n; i0 += FA_SMB_WB) {
+        fa_index m = n - i0 < FA_SMB_WB ? n - i0 : FA_SMB_WB;
+        float tb[FA_SMB_WB];
+        int tiny = 0;
+#pragma omp simd reduction(|:tiny)
+        for (fa_index i = 0; i < m; i++) {
+            float gv = neg ? -(float)g[i0 + i] : (float)g[i0 + i], yv = (float)y[i0 + i];
+            float dh = gv - sh, bb = dh - gv;
+            float dl = (((gv - (dh - bb)) + (-sh - bb)) - sl) - sm;
+            float v = __builtin_fmaf(yv, dh, yv * dl);
+            tb[i] = v;
+            tiny |= fabsf(v) >= 0x1p-100f ? 0 : 1;
+        }
+        if (tiny) {
+#pragma omp simd
+            for (fa_index i = 0; i < m; i++) {
+                double gd = neg ? -(double)g[i0 + i] : (double)g[i0 + i];
+                tb[i] = (float)((double)y[i0 + i] * ((gd - Sg) - Cg));
+            }
+        }
+#pragma omp simd
+        for (fa_index i = 0; i < m; i++) o[i0 + i] = (SM_T)tb[i];
+    }
+}
+#endif
+
 FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_index n,
                                   double sg, int logsm)
 {
@@ -396,41 +438,12 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     } else if (sg > 0) {
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) {
-            /* float32 with FMA: y (g - S) in float lanes, twice as wide as
+            /* float32 with FMA: float lanes (fa_smb_f32w), twice as wide as
              * double ones and without the conversions that bound the double
-             * loop: S = sh + sl (floats), g - sh = dh + dl exactly (TwoSum,
-             * Sterbenz where it cancels), then fma(y, dh, y (dl - sl)): one
-             * rounding of y d and a second-order term.  Rows where float
-             * cannot split S into sh + sl (NaN, huge, tiny) or g - sh could
-             * overflow (|S| + max|g| >= 1e38) take the double loop. */
-            float sh = (float)S;
-            double r = (S - (double)sh) + C1;             /* S + C - sh */
-            float sl = (float)r, sm = (float)(r - (double)sl);
-            /* in blocks of FA_SMB_WB through a buffer: a block with an
-             * output below 2^-100 (where y dl can underflow: 0.93 ULP seen
-             * near FLT_MIN) is redone from the intact g, y in double, as
-             * the loop below, before o (possibly g or y) is written */
-            for (fa_index i0 = 0; i0 < n; i0 += FA_SMB_WB) {
-                fa_index m = n - i0 < FA_SMB_WB ? n - i0 : FA_SMB_WB;
-                float tb[FA_SMB_WB];
-                int tiny = 0;
-#pragma omp simd reduction(|:tiny)
-                for (fa_index i = 0; i < m; i++) {
-                    float gv = (float)g[i0 + i], yv = (float)y[i0 + i];
-                    float dh = gv - sh, bb = dh - gv;
-                    float dl = (((gv - (dh - bb)) + (-sh - bb)) - sl) - sm;
-                    float v = __builtin_fmaf(yv, dh, yv * dl);
-                    tb[i] = v;
-                    tiny |= fabsf(v) >= 0x1p-100f ? 0 : 1;
-                }
-                if (tiny) {
-#pragma omp simd
-                    for (fa_index i = 0; i < m; i++)
-                        tb[i] = (float)((double)y[i0 + i] * (((double)g[i0 + i] - S) - C1));
-                }
-#pragma omp simd
-                for (fa_index i = 0; i < m; i++) o[i0 + i] = (SM_T)tb[i];
-            }
+             * loop.  Rows where float cannot split S into sh + sl + sm (NaN,
+             * huge, tiny) or g - sh could overflow (|S| + max|g| >= 1e38)
+             * take the double loop. */
+            SM_FN(fa_smb_f32w)(g, y, o, n, S, C1, 0);
         } else
 #endif
         {
@@ -442,30 +455,7 @@ FA_INLINE void SM_FN(fa_smb_row_)(const SM_T *g, const SM_T *y, SM_T *o, fa_inde
     } else { /* softmin: -(y ((g - S) - C)) = y ((S - g) + C), exactly */
 #if defined(FA_HAVE_FMA) && FA_HAVE_FMA
         if (SM_LOWP && ym <= 1.0 && fabs(S) + gm < 1e38 && (fabs(S) > 1e-30 || S == 0.0)) { /* as softmax: sh - g = dh + dl exactly */
-            float sh = (float)S;
-            double r = (S - (double)sh) + C1;
-            float sl = (float)r, sm = (float)(r - (double)sl);
-            for (fa_index i0 = 0; i0 < n; i0 += FA_SMB_WB) {   /* (blocks as softmax's) */
-                fa_index m = n - i0 < FA_SMB_WB ? n - i0 : FA_SMB_WB;
-                float tb[FA_SMB_WB];
-                int tiny = 0;
-#pragma omp simd reduction(|:tiny)
-                for (fa_index i = 0; i < m; i++) {
-                    float gv = (float)g[i0 + i], yv = (float)y[i0 + i];
-                    float dh = sh - gv, bb = dh - sh;
-                    float dl = (((sh - (dh - bb)) + (-gv - bb)) + sl) + sm;
-                    float v = __builtin_fmaf(yv, dh, yv * dl);
-                    tb[i] = v;
-                    tiny |= fabsf(v) >= 0x1p-100f ? 0 : 1;
-                }
-                if (tiny) {
-#pragma omp simd
-                    for (fa_index i = 0; i < m; i++)
-                        tb[i] = (float)((double)y[i0 + i] * ((S - (double)g[i0 + i]) + C1));
-                }
-#pragma omp simd
-                for (fa_index i = 0; i < m; i++) o[i0 + i] = (SM_T)tb[i];
-            }
+            SM_FN(fa_smb_f32w)(g, y, o, n, S, C1, 1);
         } else
 #endif
         {
