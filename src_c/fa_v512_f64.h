@@ -107,6 +107,26 @@ FA_V_INLINE fa_wexpneg fa_wexp_neg(__m512d vh, __m512d zl, int has_zl)
     return r;
 }
 
+/* fa_wexp_neg for callers that never use a lane with |v| > lim (lim >=
+ * 745.14, where E = e^-|v| rounds to 0) beyond its E = 0: those lanes are
+ * computed from |v| = 700 and get eh = el = 0 from the scalef's zero mask,
+ * so no vscalefpd underflows there (a microcode assist per instruction on
+ * Intel cores: sigmoid of x * 1000 ran 20x slower than of x).  eh, el are
+ * bitwise fa_wexp_neg's on every lane; uh, ul, kf differ on the far lanes,
+ * which the caller must mask (fa_wx_sigmoid: lim = 800, its -800 mask). */
+FA_V_INLINE fa_wexpneg fa_wexp_neg_far(__m512d vh, __m512d zl, int has_zl, double lim)
+{
+    fa_wexpneg r;
+    __m512d z = fa_vnegabs(vh);
+    __mmask8 near = _mm512_cmp_pd_mask(z, fa_vset(-lim), _CMP_NLT_UQ);   /* NaN stays near */
+    z = _mm512_mask_mov_pd(fa_vset(-700.0), near, z);
+    if (has_zl) zl = _mm512_maskz_mov_pd(near, zl);
+    r.uh = fa_wexp(z, zl, &r.ul, &r.kf, has_zl);
+    r.eh = _mm512_maskz_scalef_pd(near, r.uh, r.kf);
+    r.el = _mm512_maskz_scalef_pd(near, r.ul, r.kf);
+    return r;
+}
+
 /* 1 + E (E in [0, 1]) as hi + *lo, by Fast2Sum */
 FA_V_INLINE __m512d fa_w1p(__m512d eh, __m512d el, __m512d *lo)
 {
@@ -138,7 +158,10 @@ FA_V_INLINE __m512d fa_wsig(__m512d vh, __m512d vl, int has_lo, __mmask8 neg, __
 {
     __m512d zl = has_lo ? _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl)  /* -sign(v) vl */
                         : vl;
-    fa_wexpneg e = fa_wexp_neg(vh, zl, has_lo);
+    /* scaled: only eh, el are used (bitwise for any lim >= 745.14); not
+     * scaled: the far lanes are those fa_wx_sigmoid masks (v < -800) or
+     * positive ones, which use eh = el = 0 only */
+    fa_wexpneg e = fa_wexp_neg_far(vh, zl, has_lo, scaled ? 745.14 : 800.0);
     __m512d sl, sh = fa_w1p(e.eh, e.el, &sl);
     __m512d one = fa_vset(1.0);
     __m512d nh = _mm512_mask_mov_pd(one, neg, scaled ? e.eh : e.uh);
