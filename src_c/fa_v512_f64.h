@@ -485,7 +485,7 @@ FA_V_INLINE __m512d fa_wadd(__m512d a, __m512d bh, __m512d bl)
  * fa_wlog1p01 */
 FA_V_INLINE __m512d fa_wlog1pexp(__m512d vh, __m512d zl, int has_zl, __m512d *lo, int norm)
 {
-    fa_wexpneg e = fa_wexp_neg(vh, zl, has_zl);
+    fa_wexpneg e = fa_wexp_neg_far(vh, zl, has_zl, 745.14);     /* (only eh, el used) */
     return fa_wlog1p01(e.eh, e.el, lo, norm);
 }
 
