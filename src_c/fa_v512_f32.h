@@ -340,7 +340,12 @@ FA_V_INLINE __m512d fa_vmish_terms(__m512d x, __m512d *E, __mmask8 *neg, __m512d
     __m512d E2 = _mm512_add_pd(*E, *E);
     __m512d np = _mm512_add_pd(fa_vset(1.0), E2);
     __m512d nn = _mm512_mul_pd(*E, _mm512_add_pd(*E, fa_vset(2.0)));
-    *add = _mm512_mask_mov_pd(_mm512_mul_pd(E2, *E), *neg, fa_vset(2.0));
+    /* 2E^2 from E clamped at 2^-500 (x >= 0): E^2 would underflow for x >
+     * 354 (a microcode assist per instruction); 2^-999 for it moves no
+     * result (1 + 2E + 2^-999 rounds to 1 + 2E, and sech^2 = add (..) /
+     * den^2 only enters f' beside T = 1) */
+    __m512d Ec = _mm512_max_pd(fa_vset(0x1p-500), *E);      /* (NaN passes) */
+    *add = _mm512_mask_mov_pd(_mm512_mul_pd(_mm512_add_pd(Ec, Ec), Ec), *neg, fa_vset(2.0));
     return _mm512_mask_mov_pd(np, *neg, nn);                 /* n; den = n + add */
 }
 
