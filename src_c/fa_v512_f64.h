@@ -547,10 +547,16 @@ FA_V_INLINE __m512d fa_w8_softplus(__m512d x, const fa_vparams *P)
  * subnormal result is rounded once (1 + E = 1 there). */
 FA_V_INLINE __m512d fa_wdsig(__m512d z, double cexp, __m512d *corr)
 {
-    fa_wexpneg e = fa_wexp_neg(z, _mm512_setzero_pd(), 0);           /* z <= 0: e^z */
+    /* lanes where 2^cexp e^z rounds to 0 (z < -(745.14 + cexp ln2)) take
+     * n = E = 0 from the scalefs' zero masks (fa_wexp_neg_far: no
+     * underflowing vscalefpd, each a microcode assist): the quotient is
+     * then 0 / 1 = 0 with corr 0, as when they underflowed */
+    const double lim = 745.14 + cexp * 0.6931471805599453;
+    fa_wexpneg e = fa_wexp_neg_far(z, _mm512_setzero_pd(), 0, lim);  /* z <= 0: e^z */
+    __mmask8 near = _mm512_cmp_pd_mask(z, fa_vset(-lim), _CMP_NLT_UQ);
     __m512d kc = _mm512_add_pd(e.kf, fa_vset(cexp));
-    __m512d nh = _mm512_scalef_pd(e.uh, kc);
-    __m512d nl = _mm512_scalef_pd(e.ul, kc);
+    __m512d nh = _mm512_maskz_scalef_pd(near, e.uh, kc);
+    __m512d nl = _mm512_maskz_scalef_pd(near, e.ul, kc);
     __m512d sl, sh = fa_w1p(e.eh, e.el, &sl);
     __m512d dh = _mm512_mul_pd(sh, sh);
     __m512d dl = _mm512_fmadd_pd(_mm512_add_pd(sh, sh), sl, _mm512_fmsub_pd(sh, sh, dh));
