@@ -660,7 +660,9 @@ FA_V_INLINE __m512d fa_wdxsig(__m512d vh, __m512d vl, int has_lo, __m512d mh, __
 {
     __mmask8 neg = _mm512_cmp_pd_mask(vh, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d zl = has_lo ? _mm512_mask_sub_pd(vl, ~neg, _mm512_setzero_pd(), vl) : vl;
-    fa_wexpneg e = fa_wexp_neg(vh, zl, has_lo);
+    /* lim 800: fa_wdxsig_limits (every caller's last step) overrides the
+     * lanes with |v| > 800, so their uh, ul, kf may be fa_wexp_neg_far's */
+    fa_wexpneg e = fa_wexp_neg_far(vh, zl, has_lo, 800.0);
     __m512d one = fa_vset(1.0);
     __m512d Dl, Dh = fa_w1p(e.eh, e.el, &Dl);
     __m512d nsh = _mm512_mask_mov_pd(one, neg, e.uh);
