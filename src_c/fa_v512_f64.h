@@ -320,7 +320,9 @@ FA_V_INLINE __m512d fa_dd_mul(__m512d ah, __m512d al, __m512d bh, __m512d bl, __
 FA_V_INLINE __m512d fa_w8_mish(__m512d x, const fa_vparams *P)
 {
     (void)P;
-    fa_wexpneg e = fa_wexp_neg(x, _mm512_setzero_pd(), 0);
+    /* lim 800: the x < -800 lanes are overridden below, and for x > 800
+     * only E = 0 is used (no underflowing vscalefpd: a microcode assist) */
+    fa_wexpneg e = fa_wexp_neg_far(x, _mm512_setzero_pd(), 0, 800.0);
     __mmask8 neg = _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_LT_OQ);
     __m512d zero = _mm512_setzero_pd(), two = fa_vset(2.0), one = fa_vset(1.0);
     __m512d e2l, e2h = fa_dd_add(e.eh, e.el, two, zero, &e2l);          /* E + 2 */
@@ -330,7 +332,14 @@ FA_V_INLINE __m512d fa_w8_mish(__m512d x, const fa_vparams *P)
     __m512d ndl, ndh = fa_dd_add(nh, nl, two, zero, &ndl);               /* n + 2 */
     /* x >= 0 */
     __m512d al, ah = fa_dd_add(one, zero, _mm512_add_pd(e.eh, e.eh), _mm512_add_pd(e.el, e.el), &al);
-    __m512d ssl, ssh = fa_dd_mul(e.eh, e.el, e.eh, e.el, &ssl);          /* E^2 */
+    /* E^2 from E clamped at 2^-500 (E^2 would underflow for x > 354):
+     * 2E^2 is then below 2^-106 of the low part of 1 + 2E, so d and the
+     * result are unchanged (bitwise, checked); E = 0 (x > 745, +inf) stays
+     * 0, or x = inf would meet a nonzero correction (inf - inf) */
+    __mmask8 te = _mm512_cmp_pd_mask(e.eh, fa_vset(0x1p-500), _CMP_LT_OQ)
+                & _mm512_cmp_pd_mask(e.eh, _mm512_setzero_pd(), _CMP_GT_OQ);   /* E = 0 stays */
+    __m512d ech = _mm512_mask_mov_pd(e.eh, te, fa_vset(0x1p-500)), ecl = _mm512_maskz_mov_pd(~te, e.el);
+    __m512d ssl, ssh = fa_dd_mul(ech, ecl, ech, ecl, &ssl);              /* E^2 */
     __m512d pdl, pdh = fa_dd_add(ah, al, _mm512_add_pd(ssh, ssh), _mm512_add_pd(ssl, ssl), &pdl);
     __m512d numh = _mm512_mask_mov_pd(ah, neg, nnh), numl = _mm512_mask_mov_pd(al, neg, nnl);
     __m512d denh = _mm512_mask_mov_pd(pdh, neg, ndh), denl = _mm512_mask_mov_pd(pdl, neg, ndl);
