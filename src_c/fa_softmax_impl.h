@@ -348,6 +348,19 @@ FA_V_INLINE int fa_disjoint(const float *a, const float *b, fa_index n)
     return (uintptr_t)(a + n) <= (uintptr_t)b || (uintptr_t)(b + n) <= (uintptr_t)a;
 }
 
+/* d = g - S0 (neg: S0 - g) for the 8 elements of m, double lanes */
+FA_V_INLINE __m512d fa_v512_smb_d8(const float *g, __mmask8 m, __m512d Sd, int neg)
+{
+    __m512d gd = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g));
+    return neg ? _mm512_sub_pd(Sd, gd) : _mm512_sub_pd(gd, Sd);
+}
+
+/* o = y d rounded once to float, the 8 elements of m */
+FA_V_INLINE void fa_v512_smb_w8(const float *y, float *o, __mmask8 m, __m512d d)
+{
+    _mm256_mask_storeu_ps(o, m, _mm512_cvtpd_ps(_mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y)), d)));
+}
+
 /* 16 elements (k valid) of the float-lane write pass of
  * fa_v512_smb_row_fast: o = sg y (g - S), S = sh + sl + sm; *bad gets the
  * lanes that fail the check (|g - sh| < Tf).  A block with an output
@@ -376,10 +389,7 @@ FA_V_INLINE void fa_v16_smb_out(const float *g, const float *y, float *o, fa_ind
     }
     for (int h = 0; h < 2; h++) {
         __mmask8 mh = (__mmask8)(m >> (8 * h));
-        __m512d gd = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(mh, g + 8 * h));
-        __m512d d = neg ? _mm512_sub_pd(Sd, gd) : _mm512_sub_pd(gd, Sd);
-        __m512d w = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(mh, y + 8 * h)), d);
-        _mm256_mask_storeu_ps(o + 8 * h, mh, _mm512_cvtpd_ps(w));
+        fa_v512_smb_w8(y + 8 * h, o + 8 * h, mh, fa_v512_smb_d8(g + 8 * h, mh, Sd, neg));
     }
 }
 
@@ -389,37 +399,24 @@ static int fa_v512_smb_row_wd(const float *g, const float *y, float *o, fa_index
                               double S, double thr)
 {
     const __m512d Sd = fa_vset(S), T = fa_vset(thr);
-    const __mmask8 flip = sg < 0.0 ? 0xFF : 0;
+    const int neg = sg < 0.0;
+    const int one = fa_disjoint(o, g, n) && fa_disjoint(o, y, n);
+    __mmask8 bad = 0;
     fa_index i;
-    if (fa_disjoint(o, g, n) && fa_disjoint(o, y, n)) {
-        __mmask8 bad = 0;
+    if (!one)        /* o is g or y: the whole row checked first */
         for (i = 0; i < n; i += 8) {
-            fa_index k = n - i;
-            __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-            __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
-            __m512d d = _mm512_mask_sub_pd(_mm512_sub_pd(gv, Sd), flip, Sd, gv);
-            bad |= _mm512_mask_cmp_pd_mask(m, _mm512_andnot_pd(fa_vset(-0.0), d), T, _CMP_NGE_UQ);
-            __m512d v = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), d);
-            _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
+            __mmask8 m = (__mmask8)(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u);
+            __m512d d = fa_v512_smb_d8(g + i, m, Sd, 0);
+            if (_mm512_mask_cmp_pd_mask(m, _mm512_andnot_pd(fa_vset(-0.0), d), T, _CMP_NGE_UQ))
+                return 0;
         }
-        return bad == 0;
-    }
     for (i = 0; i < n; i += 8) {
-        fa_index k = n - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-        __m512d d = _mm512_sub_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i)), Sd);
-        __mmask8 ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d), T, _CMP_GE_OQ);
-        if ((ok & m) != m) return 0;
+        __mmask8 m = (__mmask8)(n - i >= 8 ? 0xFF : (1u << (n - i)) - 1u);
+        __m512d d = fa_v512_smb_d8(g + i, m, Sd, neg);
+        bad |= _mm512_mask_cmp_pd_mask(m, _mm512_andnot_pd(fa_vset(-0.0), d), T, _CMP_NGE_UQ);
+        fa_v512_smb_w8(y + i, o + i, m, d);
     }
-    for (i = 0; i < n; i += 8) {
-        fa_index k = n - i;
-        __mmask8 m = (__mmask8)(k >= 8 ? 0xFF : (1u << k) - 1u);
-        __m512d gv = _mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, g + i));
-        __m512d d = _mm512_mask_sub_pd(_mm512_sub_pd(gv, Sd), flip, Sd, gv);
-        __m512d v = _mm512_mul_pd(_mm512_cvtps_pd(_mm256_maskz_loadu_ps(m, y + i)), d);
-        _mm256_mask_storeu_ps(o + i, m, _mm512_cvtpd_ps(v));
-    }
-    return 1;
+    return bad == 0;
 }
 
 static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_index n, double sg,
@@ -535,18 +532,12 @@ static int fa_v512_smb_row_fast(const float *g, const float *y, float *o, fa_ind
  * recompute it. */
 FA_V_INLINE __m512d fa_v512_smb_logd(__m512d gv, __m512d yv, __m512d Sd, __m512d K, __mmask8 *ok)
 {
-    /* e^y as fa_vexp_n(., 5), from y clamped to [-700, 700] and zeroed by
-     * the scalef's mask where e^y rounds to 0 (y < -745.13, -inf: a masked
-     * attention row), so that vscalefpd never underflows (a microcode
-     * assist: rows half -inf ran 6x slower); in (-745.13, -700) e^-700
-     * stands for the subnormal, which moves no float32 result of g - e^y S
-     * (|S| < 2^144: e^-700 S < 2^-866) */
-    __mmask8 nz = _mm512_cmp_pd_mask(yv, fa_vset(-745.1332191019412), _CMP_NLT_UQ);
-    __m512d r, kf;
-    __m512d T = fa_vexp_reduce(_mm512_min_pd(fa_vset(700.0), _mm512_max_pd(fa_vset(-700.0), yv)), &r, &kf);
-    __m512d p = fa_vset(fa_vinv_fact[5]);
-    for (int k = 4; k >= 0; k--) p = _mm512_fmadd_pd(p, r, fa_vset(fa_vinv_fact[k]));
-    __m512d E = _mm512_maskz_scalef_pd(nz, _mm512_mul_pd(T, p), kf);
+    /* e^y of degree 5 from y clamped at 700 by fa_vexp_negn, which keeps
+     * vscalefpd from underflowing (a microcode assist: rows half -inf, a
+     * masked attention row, ran 6x slower): 0 where e^y rounds to 0, e^-700
+     * for the subnormal in (-745.13, -700), which moves no float32 result
+     * of g - e^y S (|S| < 2^144: e^-700 S < 2^-866) */
+    __m512d E = fa_vexp_negn(_mm512_min_pd(fa_vset(700.0), yv), 5);
     __m512d d = _mm512_fnmadd_pd(E, Sd, gv);
     *ok = _mm512_cmp_pd_mask(_mm512_andnot_pd(fa_vset(-0.0), d), _mm512_mul_pd(E, K), _CMP_GE_OQ);
     return d;

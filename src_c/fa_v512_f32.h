@@ -104,15 +104,18 @@ FA_V_INLINE __m512d fa_vexp_reduce(__m512d z, __m512d *r, __m512d *kf)
 static const double fa_vinv_fact[8] = {1.0, 1.0, 0.5, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720,
                                         1.0 / 5040};
 
-/* 2^floor(kf) T p(r), p the degree-n Taylor polynomial (Horner) */
-FA_V_INLINE __m512d fa_vexp_n(__m512d z, int n)
+/* 2^floor(kf) T p(r), p the degree-n Taylor polynomial (Horner); the lanes
+ * outside m are zeroed by the scalef's own mask */
+FA_V_INLINE __m512d fa_vexp_nm(__m512d z, int n, __mmask8 m)
 {
     __m512d r, kf;
     __m512d T = fa_vexp_reduce(z, &r, &kf);
     __m512d p = fa_vset(fa_vinv_fact[n]);
     for (int k = n - 1; k >= 0; k--) p = _mm512_fmadd_pd(p, r, fa_vset(fa_vinv_fact[k]));
-    return _mm512_scalef_pd(_mm512_mul_pd(T, p), kf);
+    return _mm512_maskz_scalef_pd(m, _mm512_mul_pd(T, p), kf);
 }
+
+FA_V_INLINE __m512d fa_vexp_n(__m512d z, int n) { return fa_vexp_nm(z, n, 0xFF); }
 
 /* e^z, z in [-1000, 0] (any finite z below ~709 works); |r| <= ln2/32, so
  * the degree-4 Taylor polynomial is within r^5/120 = 2^-34.5 */
@@ -134,15 +137,13 @@ FA_V_INLINE __m512d fa_vexp(__m512d z) { return fa_vexp_n(z, 4); }
  * near x = -744.5): +-inf, the limit, where the double reference has
  * inf * 0 = NaN (a corner where every ISA's kernels and the reference
  * already differ by a few inputs: see test_where_exp_underflows). */
-FA_V_INLINE __m512d fa_vexp_neg(__m512d z)
+FA_V_INLINE __m512d fa_vexp_negn(__m512d z, int n)   /* (degree n; z above 0 works too) */
 {
     __mmask8 nz = _mm512_cmp_pd_mask(z, fa_vset(-745.1332191019412), _CMP_NLT_UQ);
-    __m512d r, kf;
-    __m512d T = fa_vexp_reduce(_mm512_max_pd(fa_vset(-700.0), z), &r, &kf);
-    __m512d p = fa_vset(fa_vinv_fact[4]);
-    for (int k = 3; k >= 0; k--) p = _mm512_fmadd_pd(p, r, fa_vset(fa_vinv_fact[k]));
-    return _mm512_maskz_scalef_pd(nz, _mm512_mul_pd(T, p), kf);
+    return fa_vexp_nm(_mm512_max_pd(fa_vset(-700.0), z), n, nz);
 }
+
+FA_V_INLINE __m512d fa_vexp_neg(__m512d z) { return fa_vexp_negn(z, 4); }
 
 /* e^z to ~2^-50 (degree-7 Taylor: r^8/40320 = 2^-59.6; the table value,
  * Horner and the final product add a few 2^-53): where a difference with

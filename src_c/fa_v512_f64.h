@@ -96,6 +96,7 @@ FA_V_INLINE __m512d fa_wexp(__m512d zh, __m512d zl, __m512d *ul, __m512d *kf, in
  * |v| clamped at 800 (NaN passes) */
 typedef struct {
     __m512d uh, ul, eh, el, kf;
+    __mmask8 near;             /* the lanes computed (fa_wexp_neg_far; else all) */
 } fa_wexpneg;
 
 FA_V_INLINE fa_wexpneg fa_wexp_neg(__m512d vh, __m512d zl, int has_zl)
@@ -104,6 +105,7 @@ FA_V_INLINE fa_wexpneg fa_wexp_neg(__m512d vh, __m512d zl, int has_zl)
     r.uh = fa_wexp(_mm512_max_pd(fa_vset(-800.0), fa_vnegabs(vh)), zl, &r.ul, &r.kf, has_zl);
     r.eh = _mm512_scalef_pd(r.uh, r.kf);
     r.el = _mm512_scalef_pd(r.ul, r.kf);
+    r.near = 0xFF;
     return r;
 }
 
@@ -118,12 +120,12 @@ FA_V_INLINE fa_wexpneg fa_wexp_neg_far(__m512d vh, __m512d zl, int has_zl, doubl
 {
     fa_wexpneg r;
     __m512d z = fa_vnegabs(vh);
-    __mmask8 near = _mm512_cmp_pd_mask(z, fa_vset(-lim), _CMP_NLT_UQ);   /* NaN stays near */
-    z = _mm512_mask_mov_pd(fa_vset(-700.0), near, z);
-    if (has_zl) zl = _mm512_maskz_mov_pd(near, zl);
+    r.near = _mm512_cmp_pd_mask(z, fa_vset(-lim), _CMP_NLT_UQ);   /* NaN stays near */
+    z = _mm512_mask_mov_pd(fa_vset(-700.0), r.near, z);
+    if (has_zl) zl = _mm512_maskz_mov_pd(r.near, zl);
     r.uh = fa_wexp(z, zl, &r.ul, &r.kf, has_zl);
-    r.eh = _mm512_maskz_scalef_pd(near, r.uh, r.kf);
-    r.el = _mm512_maskz_scalef_pd(near, r.ul, r.kf);
+    r.eh = _mm512_maskz_scalef_pd(r.near, r.uh, r.kf);
+    r.el = _mm512_maskz_scalef_pd(r.near, r.ul, r.kf);
     return r;
 }
 
@@ -560,12 +562,11 @@ FA_V_INLINE __m512d fa_wdsig(__m512d z, double cexp, __m512d *corr)
      * n = E = 0 from the scalefs' zero masks (fa_wexp_neg_far: no
      * underflowing vscalefpd, each a microcode assist): the quotient is
      * then 0 / 1 = 0 with corr 0, as when they underflowed */
-    const double lim = 745.14 + cexp * 0.6931471805599453;
-    fa_wexpneg e = fa_wexp_neg_far(z, _mm512_setzero_pd(), 0, lim);  /* z <= 0: e^z */
-    __mmask8 near = _mm512_cmp_pd_mask(z, fa_vset(-lim), _CMP_NLT_UQ);
+    fa_wexpneg e = fa_wexp_neg_far(z, _mm512_setzero_pd(), 0,        /* z <= 0: e^z */
+                                   745.14 + cexp * 0.6931471805599453);
     __m512d kc = _mm512_add_pd(e.kf, fa_vset(cexp));
-    __m512d nh = _mm512_maskz_scalef_pd(near, e.uh, kc);
-    __m512d nl = _mm512_maskz_scalef_pd(near, e.ul, kc);
+    __m512d nh = _mm512_maskz_scalef_pd(e.near, e.uh, kc);
+    __m512d nl = _mm512_maskz_scalef_pd(e.near, e.ul, kc);
     __m512d sl, sh = fa_w1p(e.eh, e.el, &sl);
     __m512d dh = _mm512_mul_pd(sh, sh);
     __m512d dl = _mm512_fmadd_pd(_mm512_add_pd(sh, sh), sl, _mm512_fmsub_pd(sh, sh, dh));
