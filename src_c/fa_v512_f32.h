@@ -479,31 +479,9 @@ FA_V_INLINE __m512d fa_v8d_selu(__m512d x, const fa_vparams *P)
  * fa_vrcp2), and within +-W of the zero x0 of f', where the cancellation
  * of the terms would amplify that beyond 2^6, f' is its Taylor polynomial
  * in t = x - x0 instead.  Windows and coefficients: src_c/gen_deriv_zeros.py
- * (mpmath). ---- */
-/* silu: zero of f' at -1.2784645427610737951, window +-0.01643, degree 5 */
-#define FA_WZ_SILU_HI -1.2784645427610737
-#define FA_WZ_SILU_LO -1.0946994183093437e-16
-#define FA_WZ_SILU_W 0.016434460956626883
-#define FA_WZ_SILU_N 5
-static const double fa_wz_silu[5] = {0.2178117057198001, 0.1466487969969469, 0.018874814223782312, -0.015222655223188032, -0.006606589138356696};
-/* gelu: zero of f' at -0.75179152469356445746, window +-0.008627, degree 6 */
-#define FA_WZ_GELU_HI -0.7517915246935645
-#define FA_WZ_GELU_LO 1.4956759177009883e-17
-#define FA_WZ_GELU_W 0.008626799339291776
-#define FA_WZ_GELU_N 6
-static const double fa_wz_gelu[6] = {0.4314939923140469, 0.388284982990552, -0.018199676398671087, -0.1140082332972217, -0.014771522148244337, 0.019421679838189067};
-/* gelu_tanh: zero of f' at -0.75246142207101625849, window +-0.008645, degree 6 */
-#define FA_WZ_GELU_TANH_HI -0.7524614220710163
-#define FA_WZ_GELU_TANH_LO 3.635560509207687e-17
-#define FA_WZ_GELU_TANH_W 0.008644501736232305
-#define FA_WZ_GELU_TANH_N 6
-static const double fa_wz_gelu_tanh[6] = {0.4304000910248585, 0.38751844613578895, -0.01578285352184803, -0.11394448308095899, -0.01661932834305256, 0.019682309459833118};
-/* mish: zero of f' at -1.1924312145154952121, window +-0.01594, degree 6 */
-#define FA_WZ_MISH_HI -1.1924312145154952
-#define FA_WZ_MISH_LO -4.8484829848031044e-17
-#define FA_WZ_MISH_W 0.01593551150842917
-#define FA_WZ_MISH_N 6
-static const double fa_wz_mish[6] = {0.2669479140495345, 0.20473126408010586, 0.04190782104360987, -0.020271822716684245, -0.01582112656173338, -0.0033606849270232685};
+ * (mpmath), in fa_derivatives.h (gelu's also serves the scalar float32
+ * core there). ---- */
+/* the windows (FA_WZ_*, fa_wz_*): fa_derivatives.h */
 
 FA_V_INLINE __m512d fa_vrcp2(__m512d d)
 {

@@ -1,8 +1,9 @@
-"""Taylor windows for the float32 AVX-512 derivatives that cross zero
-(fa_v512_f32.h, fa_vwindow): silu/swish (in v = beta x), gelu, gelu_tanh,
-mish.
+"""Taylor windows for the float32 derivatives that cross zero: silu/swish
+(in v = beta x), gelu, gelu_tanh, mish -- the AVX-512 kernels
+(fa_v512_f32.h, fa_vwindow) and the scalar lowp cores of gelu' and mish'
+(fa_derivatives.h, FA_LWIN), whose terms carry a lowp exp's ~2^-37.
 
-    python src_c/gen_deriv_zeros.py            # prints the C block (float32 kernels)
+    python src_c/gen_deriv_zeros.py            # prints the C block (float32, in fa_derivatives.h)
     python src_c/gen_deriv_zeros.py --float64  # the float64 block (fa_v512_f64.h)
 
 Near a zero x0 of f', f' = A - B with A, B ~ 0.2-0.5 each, so the 2^-34

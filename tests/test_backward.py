@@ -645,6 +645,42 @@ def test_every_isa_gradients(isa, entry, example):
         _api._ext.select_isa(old)
 
 
+# the zeros of f' (mpmath: findroot of f' at 60 digits, src_c/gen_deriv_zeros.py)
+DERIV_ZEROS = [("gelu", {}, -0.75179152469356445746),
+               ("gelu", {"approximate": "tanh"}, -0.75246142207101625849),
+               ("silu", {}, -1.2784645427610737951),
+               ("swish", {"beta": 0.5}, -2.5569290855221475902),
+               ("mish", {}, -1.1924312145154952121)]
+
+
+@pytest.mark.parametrize("isa", SUPPORTED_ISAS)
+@pytest.mark.parametrize("name,params,x0", DERIV_ZEROS)
+def test_float32_derivative_near_its_zero(isa, name, params, x0):
+    """Every float32 within 0.01 of a zero x0 of f', on every ISA: f' and
+    g f' within 1 ULP of the exact value.  There f' is the difference of two
+    O(1) terms, so an error of the terms' size is amplified without bound
+    (AVX2/baseline gelu' was 589 ULP off at x = -0.75179154 until
+    2026-12-04: x phi(x) carried its exp's ~2^-37; the reference comparison
+    above allows the terms' absolute error there, so it did not see it).
+    Exact: the float64 kernels (windowed double-double near x0, <= 2 ULP of
+    float64: 2^-28 of a float32 ULP)."""
+    a, b = np.float32(x0 + 0.01), np.float32(x0 - 0.01)        # x0 < 0: bits grow with |x|
+    x = np.arange(a.view(np.uint32), b.view(np.uint32) + 1, dtype=np.uint32).view(np.float32)
+    g = ((np.arange(x.size) % 7) - 3).astype(np.float32) * np.float32(0.375)
+    old = _api._ext.current_isa()
+    try:
+        assert _api._ext.select_isa(isa) == isa
+        got = {"f'": fastact.derivative(name, x, **params),
+               "g*f'": getattr(fastact, name + "_backward")(g, x, **params)}
+    finally:
+        _api._ext.select_isa(old)
+    exact = fastact.derivative(name, x.astype(np.float64), **params)
+    for what, ex in (("f'", exact), ("g*f'", g.astype(np.float64) * exact)):
+        err = np.abs(got[what].astype(np.float64) - ex) / np.spacing(np.abs(ex).astype(np.float32))
+        i = int(np.argmax(err))
+        assert err[i] <= 1.0, f"{name}{params} {what}[{isa}]: {err[i]:.3g} ULP at x = {x[i]!r}"
+
+
 def test_vanishing_gradients_script():
     """bench/vanishing_gradients.py: sigmoid's gradient vanishes over 20 layers,
     tanh's, relu's and gelu's do not (with Glorot initialisation)."""
