@@ -463,12 +463,111 @@ FA_GEN_PERCHAN(double, f64, 0)
  * forward output, y = g * f'(f^-1(yf)).  Every element is independent, so
  * `restrict` is safe for the identical-or-disjoint buffers _api hands in.
  * -------------------------------------------------------------------- */
+/* float32 f' and g f' in float lanes off AVX-512 (whose own are in
+ * FA_V512_PW_LIST) for relu, relu6 and hardtanh: f' is 1 strictly inside
+ * (a, b) and 0 elsewhere (PyTorch's conventions), NaN where x is NaN, so
+ * g f' is g or g * 0 (a signed zero; NaN for an infinite g) -- the double
+ * core's product exactly (bitwise, NaN payloads aside), without its two conversions per element (the
+ * AVX2 relu backward ran at 0.42x torch's).  x > a <=> x >= up, up the
+ * least float above the double a; x < b <=> x <= down. */
+typedef struct { float up, down; } fa_in32;
+static inline fa_in32 fa_in32_make(double a, double b)
+{
+    fa_in32 I;
+    float af = (float)a, bf = (float)b;
+    I.up = (double)af <= a ? nextafterf(af, INFINITY) : af;
+    I.down = (double)bf >= b ? nextafterf(bf, -INFINITY) : bf;
+    return I;
+}
+FA_INLINE float fa_gsel32(float g, float x, float up, float down)
+{
+    float r = (x >= up) & (x <= down) ? g : g * 0.0f;
+    return x != x ? x : r;
+}
+/* leaky_relu: g for x > 0, else g * slope rounded once -- fa_core32_leaky_relu's
+ * product with g for x (g ah for a float slope; else fma(g, ah, g al),
+ * within 2^-48 of one rounding where fa_slope32_ok(|g|)); a block of
+ * FA_LR32_BLOCK holding another g (tiny nonzero, infinite, NaN) takes the
+ * double core's product for the whole block (scanned first where y is g or
+ * x, else checked along and redone).  f' itself (g = NULL): 1 or the slope
+ * rounded once.  Without hardware FMA a non-float slope keeps the double
+ * core (the soft fma converts anyway). */
+FA_INLINE float fa_bleaky32(float v, float t, const fa_params32 *P)
+{
+    float q = P->al == 0.0f ? v * P->ah : FA_FMAF(v, P->ah, v * P->al);
+    q = v == 0.0f ? v * P->ah : q;                 /* the sign of g ah (fma: +0) */
+    float r = t > 0.0f ? v : q;
+    return t != t ? t : r;
+}
+static int FA_SYM(fa_grad32_leaky)(const float *g, const float *x, float *y, fa_index n,
+                                   const fa_params *p)
+{
+    if (!fa_params_fit32(p)) return 0;
+    const fa_params32 P = fa_params_to32(p);
+    if (!g) {
+        const float s = (float)p->a;
+        for (fa_index i = 0; i < n; i++) y[i] = x[i] != x[i] ? x[i] : (x[i] > 0.0f ? 1.0f : s);
+        return 1;
+    }
+    if (P.al == 0.0f) {                             /* g ah: exact for every g */
+        for (fa_index i = 0; i < n; i++) y[i] = fa_bleaky32(g[i], x[i], &P);
+        return 1;
+    }
+#if !(defined(FA_HAVE_FMA) && FA_HAVE_FMA)
+    return 0;
+#endif
+    const fa_params Pd = {p->a, p->b, p->c, p->d};
+    const int inplace = (const void *)y == (const void *)g || (const void *)y == (const void *)x;
+    for (fa_index i0 = 0; i0 < n; i0 += FA_LR32_BLOCK) {
+        fa_index m = n - i0 < FA_LR32_BLOCK ? n - i0 : FA_LR32_BLOCK;
+        const float *gb = g + i0, *xb = x + i0;
+        float *yb = y + i0;
+        int ok = 1;
+        if (inplace) {
+            for (fa_index i = 0; i < m; i++) ok &= fa_slope32_ok(fabsf(gb[i]));
+            if (ok)
+                for (fa_index i = 0; i < m; i++) yb[i] = fa_bleaky32(gb[i], xb[i], &P);
+        } else {
+            for (fa_index i = 0; i < m; i++) {
+                ok &= fa_slope32_ok(fabsf(gb[i]));
+                yb[i] = fa_bleaky32(gb[i], xb[i], &P);
+            }
+        }
+        if (!ok)
+            for (fa_index i = 0; i < m; i++)
+                yb[i] = (float)((double)gb[i] * fa_dcore_leaky_relu((double)xb[i], &Pd, 1));
+    }
+    return 1;
+}
+
+/* 1 if handled (g = NULL: f' itself) */
+static int FA_SYM(fa_grad32_in)(int id, const float *g, const float *x, float *y, fa_index n,
+                                const fa_params *p)
+{
+    double a, b;
+    switch (id) {
+    case FA_VID_relu: a = 0.0; b = INFINITY; break;
+    case FA_VID_relu6: a = 0.0; b = 6.0; break;
+    case FA_VID_hardtanh: a = p->a; b = p->b; break;
+    case FA_VID_leaky_relu: return FA_SYM(fa_grad32_leaky)(g, x, y, n, p);
+    default: return 0;
+    }
+    fa_in32 I = fa_in32_make(a, b);
+    if (id == FA_VID_relu) I.down = INFINITY;      /* relu'(+inf) = 1: no upper end */
+    if (g)
+        for (fa_index i = 0; i < n; i++) y[i] = fa_gsel32(g[i], x[i], I.up, I.down);
+    else
+        for (fa_index i = 0; i < n; i++) y[i] = fa_gsel32(1.0f, x[i], I.up, I.down);
+    return 1;
+}
+
 #define FA_GEN_GRAD(name)                                                     \
     static void FA_SYM(fa_d_##name##_f32)(const float *FA_RESTRICT x,        \
                                           float *FA_RESTRICT y, fa_index n,   \
                                           const fa_params *p)                 \
     {                                                                         \
         FA_V512_DTRY(name)                                                    \
+        if (FA_SYM(fa_grad32_in)(FA_VID_##name, NULL, x, y, n, p)) return;    \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)fa_dcore_##name((double)x[i], &P, 1);               \
@@ -489,6 +588,7 @@ FA_GEN_PERCHAN(double, f64, 0)
                                           const fa_params *p)                 \
     {                                                                         \
         FA_V512_BTRY(name)                                                    \
+        if (FA_SYM(fa_grad32_in)(FA_VID_##name, g, x, y, n, p)) return;       \
         const fa_params P = {p->a, p->b, p->c, p->d};                         \
         for (fa_index i = 0; i < n; i++)                                      \
             y[i] = (float)((double)g[i] * fa_dcore_##name((double)x[i], &P, 1)); \
