@@ -43,7 +43,7 @@ def _ulp(got: np.ndarray, ref64: np.ndarray) -> float:
 def measure(samples64: int = 2000, n: int = 262144, progress=True) -> Dict[str, Any]:
     import fastact
     from . import _bench, _check, _peers, _registry
-    from ._info import config_lines
+    from ._info import config_lines, cpu_name
     acc: Dict[str, Dict[str, Any]] = {}
     speed: Dict[str, Dict[str, Any]] = {}
     entries = [e for e in _registry.REGISTRY.values() if e.kind != "python"]
@@ -93,7 +93,7 @@ def measure(samples64: int = 2000, n: int = 262144, progress=True) -> Dict[str, 
     if progress:
         print(file=sys.stderr)
     return {"date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-            "config": config_lines(), "versions": _peers.versions(), "peers": peer_list,
+            "config": config_lines(), "cpu": cpu_name(), "versions": _peers.versions(), "peers": peer_list,
             "accuracy_float64_samples": samples64, "bench": {"n": n, "dtype": "float32", "threads": 1},
             "accuracy": acc, "speed": speed}
 
@@ -149,6 +149,7 @@ def table(data: Dict[str, Any]) -> str:
                      f"| {_fmt_x(s.get('vs_numpy'))} | {best} |")
     b = data.get("bench", {})
     cfg = "; ".join(c.split("  (")[0] for c in data.get("config", [])[1:2])
+    cfg = f"{data['cpu']}, {cfg}" if data.get("cpu") else cfg
     vers = ", ".join(f"{k} {v}" for k, v in data.get("versions", {}).items())
     lines += ["",
               f"Measured {data.get('date', '?')[:10]} on {cfg or 'this machine'} ({vers}). "

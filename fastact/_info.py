@@ -16,10 +16,26 @@ def openmp_runtime() -> str:
                      for i in libs) or "none loaded"
 
 
+def cpu_name() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), or what platform knows.
+    Benchmark figures depend on it: the same SIMD path runs at different
+    speeds on different cores (AVX-512 on Zen 4 splits each 512-bit
+    operation in two; conversions and vscalefpd cost 2 cycles there)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 def config_lines() -> List[str]:
     from . import __version__, _api, get_num_threads
     ext = _api._ext
-    lines = [f"fastact {__version__}  (Python {platform.python_version()}, {platform.machine()})"]
+    lines = [f"fastact {__version__}  (Python {platform.python_version()}, {platform.machine()}, "
+             f"{cpu_name()}, {os.cpu_count()} CPUs)"]
     if ext is None:
         lines.append("compiled extension: NOT AVAILABLE (only backend='numpy' works)")
         return lines
