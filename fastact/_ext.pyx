@@ -822,20 +822,27 @@ def binary(int kid, int which, cnp.ndarray g, cnp.ndarray x, cnp.ndarray y, doub
     cdef int typ = cnp.PyArray_TYPE(x)
     if cnp.PyArray_TYPE(g) != typ or cnp.PyArray_TYPE(y) != typ:
         raise TypeError("internal: g, x and y must have the same dtype")
+    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
+        raise TypeError("internal: kernel dtype must be float32 or float64")
+    _run_binary(f32, f64, g, x, y, &p, nthreads, min_chunk)
+    return y
+
+cdef inline void _run_binary(fa_binary_f32 f32, fa_binary_f64 f64, cnp.ndarray g, cnp.ndarray x,
+                             cnp.ndarray y, const fa_params *p, int nthreads, Py_ssize_t min_chunk):
+    """The call itself, GIL released: g, x, y checked alike, float32 or
+    float64 (binary's checks, or fast_binary's)."""
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(x)
     cdef void *gp = cnp.PyArray_DATA(g)
     cdef void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
-    if typ == cnp.NPY_FLOAT32:
+    if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
         with nogil:
-            _binary_f32(f32, <const float *>gp, <const float *>xp, <float *>yp, n, &p,
-                        nthreads, min_chunk)
-    elif typ == cnp.NPY_FLOAT64:
-        with nogil:
-            _binary_f64(f64, <const double *>gp, <const double *>xp, <double *>yp, n, &p,
+            _binary_f32(f32, <const float *>gp, <const float *>xp, <float *>yp, n, p,
                         nthreads, min_chunk)
     else:
-        raise TypeError("internal: kernel dtype must be float32 or float64")
-    return y
+        with nogil:
+            _binary_f64(f64, <const double *>gp, <const double *>xp, <double *>yp, n, p,
+                        nthreads, min_chunk)
 
 cdef bint _fast_pair(object g, object x):
     """Both fast-path inputs (_fast_input) of one dtype and shape."""
@@ -875,7 +882,20 @@ def fast_binary(int kid, int which, object g, object x, object out, double a, do
     ya = _fast_out2(g, x, out)
     if ya is None:
         return NotImplemented
-    return binary(kid, which, g, x, ya, a, b, c, d, _effective_threads(), min_chunk)
+    cdef fa_params p
+    p.a = a; p.b = b; p.c = c; p.d = d
+    # straight to the loop (binary() re-checks what _fast_pair did, and a
+    # def call costs ~50 ns: a quarter of a 16-element call)
+    if which == 0 and 0 <= kid < fa_n_unary:
+        _run_binary(_table.unary[kid].backward_f32, _table.unary[kid].backward_f64,
+                    <cnp.ndarray>g, <cnp.ndarray>x, <cnp.ndarray>ya, &p, _effective_threads(),
+                    min_chunk)
+    elif which == 1 and 0 <= kid < fa_n_fromy:
+        _run_binary(_table.fromy[kid].f32, _table.fromy[kid].f64, <cnp.ndarray>g, <cnp.ndarray>x,
+                    <cnp.ndarray>ya, &p, _effective_threads(), min_chunk)
+    else:
+        return binary(kid, which, g, x, ya, a, b, c, d, _effective_threads(), min_chunk)
+    return ya
 
 def fast_derivative(int kid, object x, object out, double a, double b, double c, double d,
                     Py_ssize_t min_chunk):
@@ -889,7 +909,10 @@ def fast_derivative(int kid, object x, object out, double a, double b, double c,
     ya = _fast_out(xa, out)
     if ya is None:
         return NotImplemented
-    return derivative(kid, xa, ya, a, b, c, d, _effective_threads(), min_chunk)
+    if kid < 0 or kid >= fa_n_unary:
+        return derivative(kid, xa, ya, a, b, c, d, _effective_threads(), min_chunk)  # (raises)
+    return _run_unary(_table.unary[kid].deriv_f32, _table.unary[kid].deriv_f64, xa, ya, a, b, c, d,
+                      _effective_threads(), min_chunk)
 
 cdef void _channel_grad_row(int kid, bint single, bint has_g, char *g, char *x, char *y,
                             Py_ssize_t n, double slope) noexcept nogil:
