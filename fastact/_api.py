@@ -979,9 +979,9 @@ def _fast_gradient_src(entry: Activation, base: str, sig: str, kw: str, vals: st
               _ykid=_FROMY_ID.get(kname, -1) if _has_from_y(kname) else -1)
     nograd = "".join(f" and {p}_grad is False" for p in PARAM_GRADS.get(entry.name, ()))
     bwd = _fast_head(entry, ns, [
-        "r = _fastb(kid, 0, grad_output, x, out, *kp, _mc) if y is None else NotImplemented",
-        "r = (_fastb(_ykid, 1, grad_output, y, out, *kp, _mc)\n"
-        "     if y is not None and x is None and _ykid >= 0 and kp is _kp else NotImplemented)"],
+        "r = (_fastb(kid, 0, grad_output, x, out, *kp, _mc) if y is None else\n"
+        "     _fastb(_ykid, 1, grad_output, y, out, *kp, _mc)\n"
+        "     if x is None and _ykid >= 0 and kp is _kp else NotImplemented)"],
         guard=nograd)
     grad = _fast_head(entry, ns, ["r = _fastd(kid, x, out, *kp, _mc)"])
     return (f"def {base}_backward(grad_output, x{sig}, *, y=None{kw}, out=None, backend=None):\n"
