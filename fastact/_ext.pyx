@@ -64,6 +64,12 @@ cdef extern from "fa_kernels.h" nogil:
                                     fa_index channels, fa_index inner, const double *w) noexcept nogil
     ctypedef void (*fa_perchan_f64)(const double *x, double *y, fa_index row0, fa_index row1,
                                     fa_index channels, fa_index inner, const double *w) noexcept nogil
+    ctypedef void (*fa_perchan_grad_f32)(const float *g, const float *x, float *y, fa_index row0,
+                                         fa_index row1, fa_index channels, fa_index inner,
+                                         const double *w) noexcept nogil
+    ctypedef void (*fa_perchan_grad_f64)(const double *g, const double *x, double *y, fa_index row0,
+                                         fa_index row1, fa_index channels, fa_index inner,
+                                         const double *w) noexcept nogil
     ctypedef struct fa_kernel_table:
         const char *isa
         const fa_unary_entry *unary
@@ -76,6 +82,8 @@ cdef extern from "fa_kernels.h" nogil:
         fa_perchan_f64 prelu_f64
         fa_softmax_bwd_f32 softmax_bwd_f32
         fa_softmax_bwd_f64 softmax_bwd_f64
+        fa_perchan_grad_f32 prelu_grad_f32
+        fa_perchan_grad_f64 prelu_grad_f64
     const int fa_n_unary
     const int fa_n_fromy
     const fa_kernel_table *fa_select_isa(const char *force)
@@ -914,44 +922,56 @@ def fast_derivative(int kid, object x, object out, double a, double b, double c,
     return _run_unary(_table.unary[kid].deriv_f32, _table.unary[kid].deriv_f64, xa, ya, a, b, c, d,
                       _effective_threads(), min_chunk)
 
-cdef void _channel_grad_row(int kid, bint single, bint has_g, char *g, char *x, char *y,
-                            Py_ssize_t n, double slope) noexcept nogil:
-    cdef fa_params p
-    p.a = slope
-    p.b = 0.0
-    p.c = 0.0
-    p.d = 0.0
-    if has_g:
-        if single:
-            _table.unary[kid].backward_f32(<const float *>g, <const float *>x, <float *>y, n, &p)
-        else:
-            _table.unary[kid].backward_f64(<const double *>g, <const double *>x, <double *>y, n, &p)
-    else:
-        if single:
-            _table.unary[kid].deriv_f32(<const float *>x, <float *>y, n, &p)
-        else:
-            _table.unary[kid].deriv_f64(<const double *>x, <double *>y, n, &p)
-
 def per_channel_grad(int kid, object g, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
                      Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
                      int nthreads=1, Py_ssize_t min_chunk=32768):
     """PReLU gradients on C-contiguous (outer, channels, inner) buffers, with
     a = w[c] per channel: y = g * f'(x) (g an array laid out like x) or, for
-    g None, y = f'(x), f = kernel[kid] (leaky_relu)."""
-    if kid < 0 or kid >= fa_n_unary:
-        raise ValueError(f"unknown kernel id {kid}")
-    cdef Py_ssize_t rows = outer * channels, r
+    g None, y = f'(x), f = leaky_relu: the table's per-channel gradient
+    kernel over static ranges of rows (as per_channel), not one call per
+    row (a (N, C) input along axis 1 made N*C calls of one element)."""
+    if kid < 0 or kid >= fa_n_unary or _table.unary[kid].name != b"leaky_relu":
+        raise ValueError(f"per_channel_grad: kernel id {kid} is not leaky_relu")
+    cdef Py_ssize_t rows = outer * channels
     cdef int typ = cnp.PyArray_TYPE(x)
     cdef bint has_g = g is not None
-    cdef char *gp = <char *>cnp.PyArray_DATA(<cnp.ndarray>g) if has_g else NULL
-    cdef char *xp = <char *>cnp.PyArray_DATA(x)
-    cdef char *yp = <char *>cnp.PyArray_DATA(y)
-    cdef int nt = nthreads if rows * inner >= 2 * min_chunk else 1
-    cdef Py_ssize_t isz = cnp.PyArray_ITEMSIZE(x)
+    cdef void *gp = cnp.PyArray_DATA(<cnp.ndarray>g) if has_g else NULL
+    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef void *yp = cnp.PyArray_DATA(y)
+    cdef int nc
+    cdef Py_ssize_t ch, c, s, e
     if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
         raise TypeError("internal: kernel dtype must be float32 or float64")
+    if w.shape[0] < channels:
+        raise ValueError("internal: fewer slopes than channels")
     if rows * inner == 0:
         return y
+    nc = _nchunks(rows * inner, nthreads, min_chunk)
+    if nc > rows:
+        nc = <int>rows
+    with nogil:
+        if nc <= 1:
+            if typ == cnp.NPY_FLOAT32:
+                _table.prelu_grad_f32(<const float *>gp, <const float *>xp, <float *>yp, 0, rows,
+                                      channels, inner, &w[0])
+            else:
+                _table.prelu_grad_f64(<const double *>gp, <const double *>xp, <double *>yp, 0, rows,
+                                      channels, inner, &w[0])
+        else:
+            ch = (rows + nc - 1) // nc
+            for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
+                s = c * ch
+                e = s + ch
+                if e > rows:
+                    e = rows
+                if s < e:
+                    if typ == cnp.NPY_FLOAT32:
+                        _table.prelu_grad_f32(<const float *>gp, <const float *>xp, <float *>yp,
+                                              s, e, channels, inner, &w[0])
+                    else:
+                        _table.prelu_grad_f64(<const double *>gp, <const double *>xp, <double *>yp,
+                                              s, e, channels, inner, &w[0])
+    return y
     if nt > rows:
         nt = <int>rows
     with nogil:

@@ -34,6 +34,17 @@ typedef void (*fa_perchan_f32)(const float *x, float *y, fa_index row0, fa_index
                                fa_index channels, fa_index inner, const double *w);
 typedef void (*fa_perchan_f64)(const double *x, double *y, fa_index row0, fa_index row1,
                                fa_index channels, fa_index inner, const double *w);
+/* its gradients over the same rows: y = g * f'(x; a = w[c]) (f' itself where
+ * g is NULL), f' = fa_dcore_leaky_relu, the product formed in double and
+ * rounded once (the leaky_relu backward kernels' float-lane product agrees
+ * but within 2^-24 ULP of a tie); g, x, y each identical to or disjoint
+ * from the others. */
+typedef void (*fa_perchan_grad_f32)(const float *g, const float *x, float *y, fa_index row0,
+                                    fa_index row1, fa_index channels, fa_index inner,
+                                    const double *w);
+typedef void (*fa_perchan_grad_f64)(const double *g, const double *x, double *y, fa_index row0,
+                                    fa_index row1, fa_index channels, fa_index inner,
+                                    const double *w);
 
 /* softmax family over the middle axis of C-contiguous (outer, n, inner):
  * units [u0, u1) where a unit is a row (inner == 1) or a block of up to 64
@@ -88,6 +99,8 @@ typedef struct {
     fa_perchan_f64 prelu_f64;
     fa_softmax_bwd_f32 softmax_bwd_f32;   /* softmax family backward */
     fa_softmax_bwd_f64 softmax_bwd_f64;
+    fa_perchan_grad_f32 prelu_grad_f32;   /* per-channel PReLU gradients */
+    fa_perchan_grad_f64 prelu_grad_f64;
 } fa_kernel_table;
 
 extern const int fa_n_unary;

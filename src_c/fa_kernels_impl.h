@@ -388,23 +388,10 @@ FA_UNARY_LIST(FA_GEN_NT_BOTH)
 FA_GEN_MAXOUT(float, f32)
 FA_GEN_MAXOUT(double, f64)
 
-/* Per-channel PReLU (fa_perchan_*).  Rows [row0, row1) are one contiguous
- * run of elements whose slope repeats with period channels*inner, and every
- * branch computes fa_core_leaky_relu with a = w[c] (as the leaky_relu kernel):
- *  - period <= 256 (few channels, small inner): the slopes of >= 256
- *    elements (whole periods) are laid out once in a local pattern, and the
- *    run is processed in blocks of that length, vectorised over elements;
- *  - inner == 1 (channels last, e.g. (N, C) with axis=1): runs of
- *    consecutive channels, vectorised over the channel axis with the slopes
- *    loaded alongside x (the old driver called a kernel per element);
- *  - otherwise one slope per row, vectorised over inner. */
-#define FA_GEN_PERCHAN(T, suffix, LOWP)                                       \
-    static void FA_SYM(fa_prelu_##suffix)(const T *FA_RESTRICT x,            \
-                                          T *FA_RESTRICT y, fa_index row0,    \
-                                          fa_index row1, fa_index channels,   \
-                                          fa_index inner,                     \
-                                          const double *FA_RESTRICT w)        \
-    {                                                                         \
+/* The three branches over rows [row0, row1), ELEM(j, a) computing element
+ * j of the run at xs/ys (and gs) with slope a */
+#define FA_PERCHAN_LOOP(T, ELEM)                                              \
+    do {                                                                      \
         fa_index period = channels * inner;                                   \
         if (period <= 256) {                                                  \
             double pat[512 + 256];                                            \
@@ -416,42 +403,86 @@ FA_GEN_MAXOUT(double, f64)
             for (fa_index e = e0; e < e1; e += L) {                           \
                 fa_index len = e1 - e < L ? e1 - e : L;                       \
                 const T *xs = x + e;                                          \
-                T *ys = y + e;                                                \
-                for (fa_index j = 0; j < len; j++) {                          \
-                    const fa_params P = {ps[j], 0.0, 0.0, 0.0};               \
-                    ys[j] = (T)fa_core_leaky_relu((double)xs[j], &P, LOWP);   \
-                }                                                             \
+                const T *gs = g ? g + e : NULL;                               \
+                T *ys = y + e; (void)gs;                                     \
+                for (fa_index j = 0; j < len; j++) ELEM(j, ps[j]);            \
             }                                                                 \
-            return;                                                           \
-        }                                                                     \
-        if (inner == 1) {                                                     \
+        } else if (inner == 1) {                                              \
             fa_index r = row0;                                                \
             while (r < row1) {                                                \
                 fa_index c0 = r % channels;                                   \
                 fa_index len = channels - c0;                                 \
                 if (len > row1 - r) len = row1 - r;                           \
                 const T *xs = x + r;                                          \
-                T *ys = y + r;                                                \
+                const T *gs = g ? g + r : NULL;                               \
+                T *ys = y + r; (void)gs;                                     \
                 const double *ws = w + c0;                                    \
-                for (fa_index j = 0; j < len; j++) {                          \
-                    const fa_params P = {ws[j], 0.0, 0.0, 0.0};               \
-                    ys[j] = (T)fa_core_leaky_relu((double)xs[j], &P, LOWP);   \
-                }                                                             \
+                for (fa_index j = 0; j < len; j++) ELEM(j, ws[j]);            \
                 r += len;                                                     \
             }                                                                 \
-            return;                                                           \
+        } else {                                                              \
+            for (fa_index r = row0; r < row1; r++) {                          \
+                const double a_ = w[r % channels];                            \
+                const T *xs = x + r * inner;                                  \
+                const T *gs = g ? g + r * inner : NULL;                       \
+                T *ys = y + r * inner; (void)gs;                             \
+                for (fa_index j = 0; j < inner; j++) ELEM(j, a_);             \
+            }                                                                 \
         }                                                                     \
-        for (fa_index r = row0; r < row1; r++) {                              \
-            const fa_params P = {w[r % channels], 0.0, 0.0, 0.0};             \
-            const T *xs = x + r * inner;                                      \
-            T *ys = y + r * inner;                                            \
-            for (fa_index j = 0; j < inner; j++)                              \
-                ys[j] = (T)fa_core_leaky_relu((double)xs[j], &P, LOWP);       \
-        }                                                                     \
+    } while (0)
+
+/* Per-channel PReLU (fa_perchan_*) and its gradients (fa_perchan_grad_*).
+ * Rows [row0, row1) are one contiguous run of elements whose slope repeats
+ * with period channels*inner, and every branch computes fa_core_leaky_relu
+ * (or fa_dcore_leaky_relu) with a = w[c] (as the leaky_relu kernels):
+ *  - period <= 256 (few channels, small inner): the slopes of >= 256
+ *    elements (whole periods) are laid out once in a local pattern, and the
+ *    run is processed in blocks of that length, vectorised over elements;
+ *  - inner == 1 (channels last, e.g. (N, C) with axis=1): runs of
+ *    consecutive channels, vectorised over the channel axis with the slopes
+ *    loaded alongside x (the old drivers called a kernel per element: the
+ *    backward of (256, 1024) along axis 1 ran at 0.54x torch's until
+ *    2026-12-04);
+ *  - otherwise one slope per row, vectorised over inner. */
+#define FA_PRELU_F(j, a)                                                      \
+    { const fa_params P_ = {(a), 0.0, 0.0, 0.0};                              \
+      ys[j] = (fa_pc_t)fa_core_leaky_relu((double)xs[j], &P_, FA_PC_LOWP); }
+#define FA_PRELU_D(j, a)                                                      \
+    { const fa_params P_ = {(a), 0.0, 0.0, 0.0};                              \
+      ys[j] = (fa_pc_t)fa_dcore_leaky_relu((double)xs[j], &P_, FA_PC_LOWP); }
+#define FA_PRELU_B(j, a)                                                      \
+    { const fa_params P_ = {(a), 0.0, 0.0, 0.0};                              \
+      ys[j] = (fa_pc_t)((double)gs[j] * fa_dcore_leaky_relu((double)xs[j], &P_, FA_PC_LOWP)); }
+#define FA_GEN_PERCHAN(T, suffix)   /* FA_PC_LOWP: 1 for float32's lowp cores */                                       \
+    static void FA_SYM(fa_prelu_##suffix)(const T *FA_RESTRICT x,            \
+                                          T *FA_RESTRICT y, fa_index row0,    \
+                                          fa_index row1, fa_index channels,   \
+                                          fa_index inner,                     \
+                                          const double *FA_RESTRICT w)        \
+    {                                                                         \
+        typedef T fa_pc_t;                                                    \
+        const T *g = NULL;                                                    \
+        FA_PERCHAN_LOOP(T, FA_PRELU_F);                                       \
+    }                                                                         \
+    static void FA_SYM(fa_prelu_grad_##suffix)(const T *g, const T *x, T *y,  \
+                                               fa_index row0, fa_index row1,  \
+                                               fa_index channels,             \
+                                               fa_index inner,                \
+                                               const double *FA_RESTRICT w)   \
+    {                                                                         \
+        typedef T fa_pc_t;                                                    \
+        if (g)                                                                \
+            FA_PERCHAN_LOOP(T, FA_PRELU_B);                                   \
+        else                                                                  \
+            FA_PERCHAN_LOOP(T, FA_PRELU_D);                                   \
     }
 
-FA_GEN_PERCHAN(float, f32, 1)
-FA_GEN_PERCHAN(double, f64, 0)
+#define FA_PC_LOWP 1
+FA_GEN_PERCHAN(float, f32)
+#undef FA_PC_LOWP
+#define FA_PC_LOWP 0
+FA_GEN_PERCHAN(double, f64)
+#undef FA_PC_LOWP
 
 #include "fa_softmax_impl.h"
 
@@ -645,4 +676,5 @@ const fa_kernel_table FA_SYM(fa_table) = {
     FA_SYM(fa_fromy_entries),
     FA_SYM(fa_prelu_f32), FA_SYM(fa_prelu_f64),
     FA_SOFTMAX_BWD_F32, FA_SYM(fa_softmax_bwd_f64),
+    FA_SYM(fa_prelu_grad_f32), FA_SYM(fa_prelu_grad_f64),
 };

@@ -502,6 +502,31 @@ def test_prelu_grad_weight_deterministic():
     assert_close_ulp(fastact.prelu_grad(x, w), ref.prelu_grad(x, w), what="prelu_grad")
 
 
+@pytest.mark.parametrize("shape,axis", [((300, 1024), 1), ((2000, 3), -1), ((64, 64, 64), 1),
+                                        ((4, 300, 2), 1), ((3, 5, 700), 1)])
+def test_prelu_grad_x_per_channel_layouts(shape, axis):
+    """grad_x of prelu_backward and prelu_grad, float32, in each of the
+    per-channel kernel's branches (channels last; period <= 256; one slope
+    per row): g where x > 0, else g * w[c] rounded once from the exact
+    product; the same bytes for 1 and 2 threads."""
+    rng = np.random.default_rng(12)
+    x = rng.standard_normal(shape).astype(np.float32)
+    g = rng.standard_normal(shape).astype(np.float32)
+    C = shape[axis]
+    w = rng.uniform(-1, 1, C)
+    wb = w.reshape([C if i == axis % len(shape) else 1 for i in range(len(shape))])
+    exp = np.where(x > 0, g, (g.astype(np.float64) * wb).astype(np.float32))
+    got = []
+    for t in (1, 2):
+        with fastact.threads(t):
+            gx, _ = fastact.prelu_backward(g, x, w, axis=axis)
+            got.append(gx.tobytes())
+            np.testing.assert_array_equal(gx, exp)
+            np.testing.assert_array_equal(fastact.prelu_grad(x, w, axis=axis),
+                                          np.where(x > 0, 1.0, wb).astype(np.float32))
+    assert got[0] == got[1]
+
+
 @pytest.mark.parametrize("beta", [1.0, 0.5, 1.702])
 def test_swish_beta_grad(beta):
     rng = np.random.default_rng(9)
