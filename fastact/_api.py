@@ -645,20 +645,25 @@ def _widen(buf: np.ndarray, piece: np.ndarray) -> np.ndarray:
 
 
 def _prelu_weight_grad(g: np.ndarray, x: np.ndarray, outer: int, channels: int,
-                       inner: int) -> np.ndarray:
+                       inner: int, use_c: bool = False) -> np.ndarray:
     """grad_weight[c] = sum of g * x over x <= 0 (or NaN) in channel c of the
     C-contiguous (outer, channels, inner) arrays g, x; float64, summed in
     blocks of at most _BLOCK elements: whole (k, channels, inner) slabs, else
-    runs of channels of one outer index, else runs within one channel row."""
+    runs of channels of one outer index, else runs within one channel row.
+    use_c: each block's terms from _ext.prelu_contrib (one pass; the same
+    bits as the NumPy expression below, so the same sums)."""
     gw = np.zeros(channels)
     if outer * channels * inner == 0:
         return gw
     g3 = g.reshape(outer, channels, inner)
     x3 = x.reshape(outer, channels, inner)
     n = min(_BLOCK, g3.size)
-    gb, xb, zb = np.empty(n), np.empty(n), np.empty(n, dtype=bool)
+    gb = np.empty(n)
+    xb, zb = (None, None) if use_c else (np.empty(n), np.empty(n, dtype=bool))
 
     def contrib(gp, xp):
+        if use_c:
+            return _ext.prelu_contrib(gp, xp, gb[:gp.size]).reshape(gp.shape)
         # where(x > 0, 0, g * x) in float64, in gb, without a masked store
         # (slow on a random mask): AND the product's bits with 0 where x > 0
         # (giving +0.0, as np.where) and with all ones elsewhere.
@@ -760,13 +765,14 @@ def _prelu_backward(entry, fname, g, x, weight, axis, out, backend):
     # .reshape: np.ascontiguousarray turns a 0-d array into shape (1,)
     gw_, xw_ = (np.ascontiguousarray(a.astype(work_dt, copy=False)).reshape(xa.shape) for a in (ga, xa))
     gx = _prelu_kernel_grad(entry, gw_, xw_, w, ax, slopes, backend)
+    use_c = backend == "c" and _ext is not None
     if ax is None:
-        gw = _prelu_weight_grad(gw_, xw_, 1, 1, xw_.size)[0]
+        gw = _prelu_weight_grad(gw_, xw_, 1, 1, xw_.size, use_c)[0]
         gw = np.float64(gw) if wshape == () else np.full(wshape, gw)
     else:
         outer = math.prod(xw_.shape[:ax])
         inner = math.prod(xw_.shape[ax + 1:])
-        gw = _prelu_weight_grad(gw_, xw_, outer, w.size, inner)
+        gw = _prelu_weight_grad(gw_, xw_, outer, w.size, inner, use_c)
     return _finish(gx, res_dt, out, xa.ndim == 0), gw
 
 
