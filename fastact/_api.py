@@ -640,7 +640,8 @@ def _widen(buf: np.ndarray, piece: np.ndarray) -> np.ndarray:
     """piece's values in float64, in the first piece.size entries of buf
     (returned with piece's shape; C order whatever piece's layout)."""
     v = buf[:piece.size].reshape(piece.shape)
-    np.copyto(v, piece, casting="unsafe")
+    with np.errstate(invalid="ignore"):     # a signalling NaN widens to a quiet one, silently
+        np.copyto(v, piece, casting="unsafe")
     return v
 
 
