@@ -24,6 +24,7 @@
 #define FA_DERIVATIVES_H
 
 #include "fa_activations.h"
+#include "fa_activations_f32.h"   /* fa_lexp: the float32-grade exp of the lowp cores */
 
 /* NaN in, NaN out, for the piecewise-constant derivatives: `d` is the value
  * the comparisons chose (they are all false for NaN). */
@@ -38,6 +39,28 @@ FA_INLINE double fa_dsig(double e)
 {
     double q = 1.0 + e;
     return e / (q * q);
+}
+
+/* lowp (float32) e^-|v| for the sigmoid-shaped derivatives: the float32-grade
+ * exp (fa_lexp, 2^-29 relative, one scaling; the lowp fa_exp's degree-9
+ * polynomial and two-factor scaling halved the AVX2 sigmoid backward) at
+ * max(-|v|, -FA_LSIG_VCUT): each caller's result is <= e (times g <= 2^128)
+ * there, so e^-200 rounds to 0 in float32 exactly as the true value does.
+ * Exactly 0 where e^-|v| is 0 in double (|v| > 1075 ln 2, +-inf included),
+ * as in the double cores and the AVX-512 kernels, so that an infinite g
+ * meets 0 there (NaN), not e^-200.  NaN passes (fa_max keeps it). */
+#define FA_EXP_ZERO 745.1332191019412     /* e^-z rounds to 0 in double beyond */
+FA_INLINE double fa_lsig_e(double v)
+{
+    double e = fa_lexp(fa_max(-fabs(v), -FA_LSIG_VCUT));
+    return fabs(v) > FA_EXP_ZERO ? 0.0 : e;
+}
+
+/* lowp sigmoid(v) from it: (v < 0 ? e : 1) / (1 + e) */
+FA_INLINE double fa_lsig(double v)
+{
+    double e = fa_lsig_e(v);
+    return (v < 0.0 ? e : 1.0) / (1.0 + e);
 }
 
 /* d/dx [x sigmoid(v)] with v = c x (c = beta, v = hi + lo exactly):
@@ -244,14 +267,15 @@ FA_INLINE double fa_sig_dd(double vh, double vl, int deriv, double scale)
 FA_INLINE double fa_dcore_sigmoid(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    return lowp ? fa_dsig(fa_exp(-fabs(x), 1)) : fa_sig_dd(x, 0.0, 1, 1.0);
+    /* lowp: sigmoid' = e/(1+e)^2 has relative condition number <= 1 in e */
+    return lowp ? fa_dsig(fa_lsig_e(x)) : fa_sig_dd(x, 0.0, 1, 1.0);
 }
 
 /* log_sigmoid'(x) = sigmoid(-x). */
 FA_INLINE double fa_dcore_log_sigmoid(double x, const fa_params *p, int lowp)
 {
     (void)p;
-    return lowp ? fa_sigmoid(-x, 1) : fa_sig_dd(-x, 0.0, 0, 1.0);
+    return lowp ? fa_lsig(-x) : fa_sig_dd(-x, 0.0, 0, 1.0);
 }
 
 /* 1/6 strictly inside (-3, 3) (PyTorch: 0 at the kinks). */
@@ -271,8 +295,7 @@ FA_INLINE double fa_dcore_tanh(double x, const fa_params *p, int lowp)
     (void)p;
     if (!lowp)
         return fa_sig_dd(2.0 * x, 0.0, 1, 4.0);     /* sech^2 x = 4 sigmoid'(2x) */
-    double e = fa_exp(-2.0 * fabs(x), lowp);
-    return 4.0 * fa_dsig(e);
+    return 4.0 * fa_dsig(fa_lsig_e(2.0 * x));      /* 4 e/(1+e)^2 <= 4 e: the clamp holds */
 }
 
 /* 1 strictly inside (min_val, max_val), 0 at and outside the edges. */
@@ -683,9 +706,7 @@ FA_INLINE double fa_dcore_softplus(double x, const fa_params *p, int lowp)
     double v = p->a * x;
     double lo = lowp ? 0.0 : fa_prod_lo(p->a, x, v);
     lo = fabs(v) < 1e300 ? lo : 0.0;
-    double e = fa_exp_dd(-fabs(v), v < 0.0 ? lo : -lo, lowp);
-    double s = (v < 0.0 ? e : 1.0) / (1.0 + e);
-    s = lowp ? s : fa_sig_dd(v, lo, 0, 1.0);
+    double s = lowp ? fa_lsig(v) : fa_sig_dd(v, lo, 0, 1.0);
     return v > p->b ? 1.0 : s;
 }
 
