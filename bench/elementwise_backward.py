@@ -15,14 +15,13 @@ pair there).  Results are checked against each other before timing.
 """
 import argparse
 import sys
-import time
 
 import numpy as np
 
 try:                                   # run as a script or imported from bench/
-    from softmax_backward import _batch
+    from softmax_backward import _medians, _torch
 except ImportError:                    # pragma: no cover
-    from bench.softmax_backward import _batch
+    from bench.softmax_backward import _medians, _torch
 
 SELU_ALPHA, SELU_SCALE = 1.6732632423543772, 1.0507009873554805
 
@@ -81,12 +80,9 @@ def main(argv=None):
     p.add_argument("--repeats", type=int, default=15)
     a = p.parse_args(argv)
     import fastact
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed", file=sys.stderr)
+    torch = _torch(a.threads)
+    if torch is None:
         return 1
-    torch.set_num_threads(a.threads)
     ops = _torch_ops(torch)
     names = a.names or list(ops)
     unknown = [n for n in names if n not in ops]
@@ -121,16 +117,7 @@ def main(argv=None):
                     fn()
                 tol = 1e-4 if dt == np.float32 else 1e-10
                 np.testing.assert_allclose(o, ot.numpy(), rtol=tol, atol=tol, err_msg=name)
-                ks = {k: _batch(fn) for k, fn in fns.items()}
-                times = {k: [] for k in fns}
-                for r in range(a.repeats):
-                    order = list(fns) if r % 2 == 0 else list(fns)[::-1]
-                    for k in order:
-                        t0 = time.perf_counter()
-                        for _ in range(ks[k]):
-                            fns[k]()
-                        times[k].append((time.perf_counter() - t0) / ks[k])
-            med = {k: float(np.median(v)) * 1e6 for k, v in times.items()}
+                med = {k: v * 1e6 for k, v in _medians(fns, a.repeats).items()}
             ty = f"{med['y']:10.1f}" if "y" in med else f"{'-':>10}"
             ry = f"{med['torch'] / med['y']:8.2f}" if "y" in med else f"{'-':>8}"
             print(f"{name:>14} {n:>9} {med['x']:10.1f} {ty} {med['torch']:10.1f} "

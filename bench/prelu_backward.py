@@ -17,14 +17,13 @@ on a shared machine hits both alike; ratio = torch time / fastact time
 """
 import argparse
 import sys
-import time
 
 import numpy as np
 
 try:                                   # run as a script or imported from bench/
-    from softmax_backward import _batch
+    from softmax_backward import _medians, _report, _torch
 except ImportError:                    # pragma: no cover
-    from bench.softmax_backward import _batch
+    from bench.softmax_backward import _medians, _report, _torch
 
 
 def main(argv=None):
@@ -34,12 +33,9 @@ def main(argv=None):
     p.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     a = p.parse_args(argv)
     import fastact
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed", file=sys.stderr)
+    torch = _torch(1)
+    if torch is None:
         return 1
-    torch.set_num_threads(1)
     dt = np.dtype(a.dtype)
     A = torch.ops.aten
     print(f"fastact {fastact.__version__} ({fastact._api._ext.current_isa()}), torch {torch.__version__}, "
@@ -64,19 +60,8 @@ def main(argv=None):
             (gx, gw), (tgx, tgw) = fns["fastact"](), fns["torch"]()
             np.testing.assert_allclose(gx, tgx.numpy(), rtol=1e-6, atol=0)
             np.testing.assert_allclose(gw, tgw.numpy().reshape(-1), rtol=1e-3, atol=1e-3)
-            ks = {k: _batch(fn) for k, fn in fns.items()}
-            times = {k: [] for k in fns}
-            for r in range(a.repeats):
-                order = list(fns) if r % 2 == 0 else list(fns)[::-1]
-                for k in order:
-                    fn = fns[k]
-                    t0 = time.perf_counter()
-                    for _ in range(ks[k]):
-                        fn()
-                    times[k].append((time.perf_counter() - t0) / ks[k])
-        med = {k: float(np.median(v)) for k, v in times.items()}
-        print(f"{s:>12}: fastact {med['fastact'] * 1e6:9.1f} us   torch {med['torch'] * 1e6:9.1f} us   "
-              f"torch/fastact = {med['torch'] / med['fastact']:.2f}")
+            med = _medians(fns, a.repeats)
+        _report(s, med)
     return 0
 
 

@@ -28,6 +28,40 @@ def _batch(fn, min_time=0.02):
         k *= 2
 
 
+def _torch(threads):
+    """torch with its intra-op pool at `threads`, or None (said on stderr)
+    when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        print("torch is not installed", file=sys.stderr)
+        return None
+    torch.set_num_threads(threads)
+    return torch
+
+
+def _report(label, med):
+    """One line: fastact's and torch's median times and their ratio."""
+    print(f"{label:>12}: fastact {med['fastact'] * 1e6:9.1f} us   torch {med['torch'] * 1e6:9.1f} us   "
+          f"torch/fastact = {med['torch'] / med['fastact']:.2f}")
+
+
+def _medians(fns, repeats):
+    """{name: median seconds per call}: `repeats` timed batches of each
+    callable (batch sizes from _batch), interleaved -- the order reversed
+    every other round -- so that drift on a shared machine hits all alike."""
+    ks = {k: _batch(fn) for k, fn in fns.items()}
+    times = {k: [] for k in fns}
+    for r in range(repeats):
+        for k in (list(fns) if r % 2 == 0 else list(fns)[::-1]):
+            fn = fns[k]
+            t0 = time.perf_counter()
+            for _ in range(ks[k]):
+                fn()
+            times[k].append((time.perf_counter() - t0) / ks[k])
+    return {k: float(np.median(v)) for k, v in times.items()}
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--shapes", nargs="+", default=["256x1024", "4096x1024"])
@@ -36,12 +70,9 @@ def main(argv=None):
     p.add_argument("--name", choices=["softmax", "log_softmax"], default="softmax")
     a = p.parse_args(argv)
     import fastact
-    try:
-        import torch
-    except ImportError:
-        print("torch is not installed", file=sys.stderr)
+    torch = _torch(1)
+    if torch is None:
         return 1
-    torch.set_num_threads(1)
     dt = np.dtype(a.dtype)
     tdt = getattr(torch, a.dtype)
     print(f"fastact {fastact.__version__} ({fastact._api._ext.current_isa()}), torch {torch.__version__}, "
@@ -63,19 +94,8 @@ def main(argv=None):
             for fn in fns.values():
                 fn()
             np.testing.assert_allclose(o, ot.numpy(), rtol=1e-4, atol=1e-6)
-            ks = {k: _batch(fn) for k, fn in fns.items()}
-            times = {k: [] for k in fns}
-            for r in range(a.repeats):
-                order = list(fns) if r % 2 == 0 else list(fns)[::-1]
-                for k in order:
-                    fn = fns[k]
-                    t0 = time.perf_counter()
-                    for _ in range(ks[k]):
-                        fn()
-                    times[k].append((time.perf_counter() - t0) / ks[k])
-        med = {k: float(np.median(v)) for k, v in times.items()}
-        print(f"{s:>12}: fastact {med['fastact'] * 1e6:9.1f} us   torch {med['torch'] * 1e6:9.1f} us   "
-              f"torch/fastact = {med['torch'] / med['fastact']:.2f}")
+            med = _medians(fns, a.repeats)
+        _report(s, med)
     return 0
 
 

@@ -264,24 +264,36 @@ def unary(int kid, cnp.ndarray x, cnp.ndarray y, double a=0.0, double b=0.0,
     return _run_unary(_table.unary[kid].f32, _table.unary[kid].f64, x, y, a, b, c, d,
                       nthreads, min_chunk)
 
-def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
-                Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
-                int nthreads=1, Py_ssize_t min_chunk=32768):
-    """y[o, c, :] = leaky_relu(x[o, c, :]; a = w[c]) on C-contiguous
-    (outer, channels, inner) buffers (PReLU), x and y identical or disjoint.
+cdef void _perchan_rows(bint grad, bint single, const void *gp, const void *xp, void *yp,
+                        Py_ssize_t s, Py_ssize_t e, Py_ssize_t channels, Py_ssize_t inner,
+                        const double *w) noexcept nogil:
+    """Rows [s, e) through the table's per-channel kernel: PReLU itself, or
+    (grad) its gradient with g (NULL: f' itself)."""
+    if grad:
+        if single:
+            _table.prelu_grad_f32(<const float *>gp, <const float *>xp, <float *>yp, s, e,
+                                  channels, inner, w)
+        else:
+            _table.prelu_grad_f64(<const double *>gp, <const double *>xp, <double *>yp, s, e,
+                                  channels, inner, w)
+    elif single:
+        _table.prelu_f32(<const float *>xp, <float *>yp, s, e, channels, inner, w)
+    else:
+        _table.prelu_f64(<const double *>xp, <double *>yp, s, e, channels, inner, w)
 
-    One C kernel call (the table's prelu kernel, which vectorises over the
-    channel axis when inner is small) per static range of rows (of
-    outer*channels); `kid` must be the leaky_relu kernel, whose core the
-    prelu kernel shares."""
+cdef object _perchan_run(bint grad, object g, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
+                         Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner, int nthreads,
+                         Py_ssize_t min_chunk):
+    """per_channel / per_channel_grad: static ranges of rows of
+    outer*channels over the threads, one kernel call each."""
     cdef Py_ssize_t rows = outer * channels
     cdef int typ = cnp.PyArray_TYPE(x)
-    cdef void *xp = cnp.PyArray_DATA(x)
+    cdef bint single = typ == cnp.NPY_FLOAT32
+    cdef const void *gp = cnp.PyArray_DATA(<cnp.ndarray>g) if g is not None else NULL
+    cdef const void *xp = cnp.PyArray_DATA(x)
     cdef void *yp = cnp.PyArray_DATA(y)
     cdef int nc
     cdef Py_ssize_t ch, c, s, e
-    if kid < 0 or kid >= fa_n_unary or _table.unary[kid].name != b"leaky_relu":
-        raise ValueError(f"per_channel: kernel id {kid} is not leaky_relu")
     if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
         raise TypeError("internal: kernel dtype must be float32 or float64")
     if w.shape[0] < channels:
@@ -293,10 +305,7 @@ def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
         nc = <int>rows
     with nogil:
         if nc <= 1:
-            if typ == cnp.NPY_FLOAT32:
-                _table.prelu_f32(<const float *>xp, <float *>yp, 0, rows, channels, inner, &w[0])
-            else:
-                _table.prelu_f64(<const double *>xp, <double *>yp, 0, rows, channels, inner, &w[0])
+            _perchan_rows(grad, single, gp, xp, yp, 0, rows, channels, inner, &w[0])
         else:
             ch = (rows + nc - 1) // nc
             for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
@@ -305,11 +314,22 @@ def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
                 if e > rows:
                     e = rows
                 if s < e:
-                    if typ == cnp.NPY_FLOAT32:
-                        _table.prelu_f32(<const float *>xp, <float *>yp, s, e, channels, inner, &w[0])
-                    else:
-                        _table.prelu_f64(<const double *>xp, <double *>yp, s, e, channels, inner, &w[0])
+                    _perchan_rows(grad, single, gp, xp, yp, s, e, channels, inner, &w[0])
     return y
+
+def per_channel(int kid, cnp.ndarray x, cnp.ndarray y, const double[::1] w,
+                Py_ssize_t outer, Py_ssize_t channels, Py_ssize_t inner,
+                int nthreads=1, Py_ssize_t min_chunk=32768):
+    """y[o, c, :] = leaky_relu(x[o, c, :]; a = w[c]) on C-contiguous
+    (outer, channels, inner) buffers (PReLU), x and y identical or disjoint.
+
+    One C kernel call (the table's prelu kernel, which vectorises over the
+    channel axis when inner is small) per static range of rows (of
+    outer*channels); `kid` must be the leaky_relu kernel, whose core the
+    prelu kernel shares."""
+    if kid < 0 or kid >= fa_n_unary or _table.unary[kid].name != b"leaky_relu":
+        raise ValueError(f"per_channel: kernel id {kid} is not leaky_relu")
+    return _perchan_run(False, None, x, y, w, outer, channels, inner, nthreads, min_chunk)
 
 def maxout(cnp.ndarray x, cnp.ndarray y, Py_ssize_t outer, Py_ssize_t groups,
            Py_ssize_t pool, Py_ssize_t inner, int nthreads=1, Py_ssize_t min_chunk=32768):
@@ -969,51 +989,4 @@ def per_channel_grad(int kid, object g, cnp.ndarray x, cnp.ndarray y, const doub
     row (a (N, C) input along axis 1 made N*C calls of one element)."""
     if kid < 0 or kid >= fa_n_unary or _table.unary[kid].name != b"leaky_relu":
         raise ValueError(f"per_channel_grad: kernel id {kid} is not leaky_relu")
-    cdef Py_ssize_t rows = outer * channels
-    cdef int typ = cnp.PyArray_TYPE(x)
-    cdef bint has_g = g is not None
-    cdef void *gp = cnp.PyArray_DATA(<cnp.ndarray>g) if has_g else NULL
-    cdef void *xp = cnp.PyArray_DATA(x)
-    cdef void *yp = cnp.PyArray_DATA(y)
-    cdef int nc
-    cdef Py_ssize_t ch, c, s, e
-    if typ != cnp.NPY_FLOAT32 and typ != cnp.NPY_FLOAT64:
-        raise TypeError("internal: kernel dtype must be float32 or float64")
-    if w.shape[0] < channels:
-        raise ValueError("internal: fewer slopes than channels")
-    if rows * inner == 0:
-        return y
-    nc = _nchunks(rows * inner, nthreads, min_chunk)
-    if nc > rows:
-        nc = <int>rows
-    with nogil:
-        if nc <= 1:
-            if typ == cnp.NPY_FLOAT32:
-                _table.prelu_grad_f32(<const float *>gp, <const float *>xp, <float *>yp, 0, rows,
-                                      channels, inner, &w[0])
-            else:
-                _table.prelu_grad_f64(<const double *>gp, <const double *>xp, <double *>yp, 0, rows,
-                                      channels, inner, &w[0])
-        else:
-            ch = (rows + nc - 1) // nc
-            for c in prange(nc, schedule='dynamic', chunksize=1, num_threads=_team(nc, nthreads)):
-                s = c * ch
-                e = s + ch
-                if e > rows:
-                    e = rows
-                if s < e:
-                    if typ == cnp.NPY_FLOAT32:
-                        _table.prelu_grad_f32(<const float *>gp, <const float *>xp, <float *>yp,
-                                              s, e, channels, inner, &w[0])
-                    else:
-                        _table.prelu_grad_f64(<const double *>gp, <const double *>xp, <double *>yp,
-                                              s, e, channels, inner, &w[0])
-    return y
-    if nt > rows:
-        nt = <int>rows
-    with nogil:
-        for r in prange(rows, schedule='static', num_threads=nt):
-            _channel_grad_row(kid, typ == cnp.NPY_FLOAT32, has_g,
-                              gp + r * inner * isz if has_g else NULL,
-                              xp + r * inner * isz, yp + r * inner * isz, inner, w[r % channels])
-    return y
+    return _perchan_run(True, g, x, y, w, outer, channels, inner, nthreads, min_chunk)
