@@ -777,6 +777,43 @@ def _prelu_backward(entry, fname, g, x, weight, axis, out, backend):
     return _finish(gx, res_dt, out, xa.ndim == 0), gw
 
 
+def _fast_prelu_backward(kid: int, g: Any, x: Any, out: Any, weight: Any, axis: Any,
+                         min_chunk: int) -> Any:
+    """prelu_backward's fast path: g and x aligned C-contiguous float32 or
+    float64 ndarrays of one dtype and shape (at least 1-D), no `out`, and a
+    finite Python float weight or a 1-D float32/float64 ndarray of >= 2
+    finite slopes along an int axis in range.  The same kernels and the
+    same blocked float64 sums as _prelu_backward (so the same bits),
+    without its conversions and checks (~20 us of a 64x64 call: 0.49x
+    torch's); anything else returns NotImplemented."""
+    if out is not None or type(g) is not np.ndarray or type(x) is not np.ndarray \
+            or type(axis) is not int:
+        return NotImplemented
+    dt = x.dtype
+    if (dt != np.float32 and dt != np.float64) or g.dtype != dt or g.shape != x.shape or x.ndim == 0 \
+            or not (x.flags.c_contiguous and g.flags.c_contiguous and x.flags.aligned and g.flags.aligned):
+        return NotImplemented
+    y = np.empty(x.shape, dtype=dt)
+    if type(weight) is float:
+        if not math.isfinite(weight):
+            return NotImplemented
+        _ext.binary(kid, 0, g, x, y, weight, nthreads=_threads_now(), min_chunk=min_chunk)
+        return y, np.float64(_prelu_weight_grad(g, x, 1, 1, x.size, True)[0])
+    if type(weight) is not np.ndarray or (weight.dtype != np.float64 and weight.dtype != np.float32) \
+            or weight.ndim != 1 or weight.size < 2:
+        return NotImplemented
+    weight = np.ascontiguousarray(weight, dtype=np.float64)    # (the general path's float64 slopes)
+    nd = x.ndim
+    if not -nd <= axis < nd or x.shape[axis] != weight.size or not np.isfinite(weight).all():
+        return NotImplemented
+    ax = axis % nd
+    outer = math.prod(x.shape[:ax])
+    inner = math.prod(x.shape[ax + 1:])
+    _ext.per_channel_grad(kid, g, x, y, weight, outer, weight.size, inner,
+                          nthreads=_threads_now(), min_chunk=min_chunk)
+    return y, _prelu_weight_grad(g, x, outer, weight.size, inner, True)
+
+
 def _prelu_grad(entry, fname, x, weight, axis, out, backend):
     arr, work_dt, res_dt = as_input(x, f"{fname}(): x")
     w, _ = _prelu_weight(fname, weight)
@@ -1025,6 +1062,13 @@ def make_gradient_functions(entry: Activation, module: str, backend: Optional[st
     ns: Dict[str, Any] = {"_bcall": backward_call, "_gcall": grad_call, "_entry": entry}
     if entry.kind == "unary" and backend is None and _ext is not None:
         src = _fast_gradient_src(entry, base, sig, kw, vals, yarg, pgt, ns)
+    if entry.kind == "prelu" and backend is None and _ext is not None:
+        # Fast path (_fast_prelu_backward): the general path's answer, bit for bit
+        ns.update(_fastpb=_fast_prelu_backward, _backend_get=_backend.get,
+                  _kid=_KERNEL_ID["leaky_relu"], _mc=entry.min_chunk)
+        src = src.replace(f"    return _bcall(_entry, {base + '_backward'!r}",
+                          _fast_call_src("_fastpb(_kid, grad_output, x, out, weight, axis, _mc)")
+                          + f"    return _bcall(_entry, {base + '_backward'!r}", 1)
     ns.update({f"{p.name}_default": p.default for p in entry.params})
     exec(compile(src, f"<fastact.{base}_backward>", "exec"), ns)
     fns = {}

@@ -527,6 +527,31 @@ def test_prelu_grad_x_per_channel_layouts(shape, axis):
     assert got[0] == got[1]
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_prelu_backward_fast_path_is_the_general_path(dtype):
+    """prelu_backward's fast path (default backend, plain arrays) returns the
+    general path's (backend='c') results byte for byte, grad_weight's
+    type and shape included, and falls through to its errors."""
+    rng = np.random.default_rng(13)
+    for shape, weight, axis in [((64, 64), np.linspace(0.1, 0.4, 64), 1), ((16,), 0.25, 1),
+                                ((4, 5, 6), np.linspace(0, 1, 5).astype(np.float32), 1),
+                                ((4, 5, 6), np.linspace(0, 1, 6), -1), ((40000, 3), np.array([0.1, 0.2, 0.3]), 1),
+                                ((8, 4096), rng.uniform(-1, 1, 8), 0)]:
+        x = rng.standard_normal(shape).astype(dtype)
+        g = rng.standard_normal(shape).astype(dtype)
+        x.reshape(-1)[:4] = [np.nan, -0.0, np.inf, -np.inf]
+        fast = fastact.prelu_backward(g, x, weight, axis=axis)
+        slow = fastact.prelu_backward(g, x, weight, axis=axis, backend="c")
+        for a, b in zip(fast, slow):
+            assert type(a) is type(b) and np.shape(a) == np.shape(b)
+            assert np.asarray(a).tobytes() == np.asarray(b).tobytes()
+    x = np.ones((3, 4), dtype)
+    with pytest.raises(ValueError, match="weight has 3 entries"):
+        fastact.prelu_backward(x, x, np.ones(3))
+    with pytest.raises(ValueError, match="finite"):
+        fastact.prelu_backward(x, x, np.array([1.0, np.nan, 1.0, 1.0]))
+
+
 @pytest.mark.parametrize("beta", [1.0, 0.5, 1.702])
 def test_swish_beta_grad(beta):
     rng = np.random.default_rng(9)
