@@ -462,7 +462,7 @@ def softmax(x, axis=-1):
 def log_softmax(x, axis=-1):
     # (x - max) - log1p(sum over the others): never log(softmax(x)).
     d, t = _softmax_parts(x, axis)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):    # divide: an empty axis has t = -1
         return np.asarray(d - np.log1p(t), dtype=np.float64)
 
 
