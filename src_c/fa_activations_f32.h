@@ -63,6 +63,19 @@ FA_INLINE fa_params32 fa_params_to32(const fa_params *p)
     return q;
 }
 
+/* An open interval (a, b) of doubles as float thresholds: for a float x,
+ * x > a <=> x >= up (up the least float above a) and x < b <=> x <= down
+ * (the piecewise derivatives' "strictly inside", on every path). */
+typedef struct { float up, down; } fa_in32;
+FA_INLINE fa_in32 fa_in32_make(double a, double b)
+{
+    fa_in32 I;
+    float af = (float)a, bf = (float)b;
+    I.up = (double)af <= a ? nextafterf(af, INFINITY) : af;
+    I.down = (double)bf >= b ? nextafterf(bf, -INFINITY) : bf;
+    return I;
+}
+
 /*
  * The exp-based cores below compute in double lanes (float in, float out,
  * one rounding at the end; GCC widens 8 floats into two ymm of doubles):

@@ -404,7 +404,7 @@ FA_GEN_MAXOUT(double, f64)
                 fa_index len = e1 - e < L ? e1 - e : L;                       \
                 const T *xs = x + e;                                          \
                 const T *gs = g ? g + e : NULL;                               \
-                T *ys = y + e; (void)gs;                                     \
+                T *ys = y + e; (void)gs;                                      \
                 for (fa_index j = 0; j < len; j++) ELEM(j, ps[j]);            \
             }                                                                 \
         } else if (inner == 1) {                                              \
@@ -415,7 +415,7 @@ FA_GEN_MAXOUT(double, f64)
                 if (len > row1 - r) len = row1 - r;                           \
                 const T *xs = x + r;                                          \
                 const T *gs = g ? g + r : NULL;                               \
-                T *ys = y + r; (void)gs;                                     \
+                T *ys = y + r; (void)gs;                                      \
                 const double *ws = w + c0;                                    \
                 for (fa_index j = 0; j < len; j++) ELEM(j, ws[j]);            \
                 r += len;                                                     \
@@ -425,7 +425,7 @@ FA_GEN_MAXOUT(double, f64)
                 const double a_ = w[r % channels];                            \
                 const T *xs = x + r * inner;                                  \
                 const T *gs = g ? g + r * inner : NULL;                       \
-                T *ys = y + r * inner; (void)gs;                             \
+                T *ys = y + r * inner; (void)gs;                              \
                 for (fa_index j = 0; j < inner; j++) ELEM(j, a_);             \
             }                                                                 \
         }                                                                     \
@@ -453,7 +453,8 @@ FA_GEN_MAXOUT(double, f64)
 #define FA_PRELU_B(j, a)                                                      \
     { const fa_params P_ = {(a), 0.0, 0.0, 0.0};                              \
       ys[j] = (fa_pc_t)((double)gs[j] * fa_dcore_leaky_relu((double)xs[j], &P_, FA_PC_LOWP)); }
-#define FA_GEN_PERCHAN(T, suffix)   /* FA_PC_LOWP: 1 for float32's lowp cores */                                       \
+/* FA_PC_LOWP (defined around each use): 1 for float32's lowp cores */
+#define FA_GEN_PERCHAN(T, suffix)                                             \
     static void FA_SYM(fa_prelu_##suffix)(const T *FA_RESTRICT x,            \
                                           T *FA_RESTRICT y, fa_index row0,    \
                                           fa_index row1, fa_index channels,   \
@@ -496,20 +497,11 @@ FA_GEN_PERCHAN(double, f64)
  * -------------------------------------------------------------------- */
 /* float32 f' and g f' in float lanes off AVX-512 (whose own are in
  * FA_V512_PW_LIST) for relu, relu6 and hardtanh: f' is 1 strictly inside
- * (a, b) and 0 elsewhere (PyTorch's conventions), NaN where x is NaN, so
- * g f' is g or g * 0 (a signed zero; NaN for an infinite g) -- the double
- * core's product exactly (bitwise, NaN payloads aside), without its two conversions per element (the
- * AVX2 relu backward ran at 0.42x torch's).  x > a <=> x >= up, up the
- * least float above the double a; x < b <=> x <= down. */
-typedef struct { float up, down; } fa_in32;
-static inline fa_in32 fa_in32_make(double a, double b)
-{
-    fa_in32 I;
-    float af = (float)a, bf = (float)b;
-    I.up = (double)af <= a ? nextafterf(af, INFINITY) : af;
-    I.down = (double)bf >= b ? nextafterf(bf, -INFINITY) : bf;
-    return I;
-}
+ * (a, b) (fa_in32) and 0 elsewhere (PyTorch's conventions), NaN where x is
+ * NaN, so g f' is g or g * 0 (a signed zero; NaN for an infinite g) -- the
+ * double core's product exactly (bitwise, NaN payloads aside), without its
+ * two conversions per element (the AVX2 relu backward ran at 0.42x
+ * torch's). */
 FA_INLINE float fa_gsel32(float g, float x, float up, float down)
 {
     float r = (x >= up) & (x <= down) ? g : g * 0.0f;
@@ -536,8 +528,7 @@ static int FA_SYM(fa_grad32_leaky)(const float *g, const float *x, float *y, fa_
     if (!fa_params_fit32(p)) return 0;
     const fa_params32 P = fa_params_to32(p);
     if (!g) {
-        const float s = (float)p->a;
-        for (fa_index i = 0; i < n; i++) y[i] = x[i] != x[i] ? x[i] : (x[i] > 0.0f ? 1.0f : s);
+        for (fa_index i = 0; i < n; i++) y[i] = x[i] != x[i] ? x[i] : (x[i] > 0.0f ? 1.0f : P.ah);
         return 1;
     }
     if (P.al == 0.0f) {                             /* g ah: exact for every g */

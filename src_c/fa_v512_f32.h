@@ -716,15 +716,14 @@ static fa_v16params fa_v16_params(const fa_params *p)
 {
     fa_v16params Q;
     float a = (float)p->a, b = (float)p->b;
-    float up = (double)a <= p->a ? nextafterf(a, INFINITY) : a;
-    float down = (double)b >= p->b ? nextafterf(b, -INFINITY) : b;
+    const fa_in32 I = fa_in32_make(p->a, p->b);
     Q.a = fa_fset(a);
     Q.b = fa_fset(b);
     Q.ad = _mm512_set1_pd(p->a);
     Q.al = fa_fset((float)(p->a - (double)a));
     Q.has_al = (double)a != p->a;
-    Q.up = fa_fset(up);
-    Q.down = fa_fset(down);
+    Q.up = fa_fset(I.up);
+    Q.down = fa_fset(I.down);
     return Q;
 }
 
