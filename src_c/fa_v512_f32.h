@@ -936,6 +936,115 @@ FA_V512_PW_LIST(FA_V16_GEN)
 #define FA_V16_GEN_F(name) FA_V16_UNARY(fa_v512_##name##_f32, fa_v16_##name)
 FA_V512_PWF_LIST(FA_V16_GEN_F)
 
+/* ---- g f'(x) from the forward output y in float lanes: sigmoid, tanh ----
+ * f'(y) is formed as an exact pair of floats P + c and g f' = fma(g, P, g c)
+ * rounded once: the exact value plus g c's rounding (2^-24 of g c, and
+ * |c| <= 2^-13.5 |P|: tanh's c = -pe is k^2 2^-48 for P = k 2^-23 near
+ * |y| = 1), so within 0.5 + 2^-13 ULP, correctly rounded but near ties
+ * (all 2^32 y, two g patterns: 0.500008 tanh, 0.5000003 sigmoid; the
+ * double lanes, which round y f' and g y f' in double first, lost 16 of
+ * those ties and won 48095 in the same sweep) -- at 16 lanes per operation and no conversions
+ * (four per 16 floats held the double-lane kernels to 0.6x / 0.8x torch's
+ * tanh / sigmoid backward at 256K on Zen 4).  With y^2 = p + pe exactly
+ * (p = y y, pe = fma(y, y, -p)):
+ *   sigmoid  y - y^2:  P = y - p, and y - p = P + (y - P) - p exactly
+ *            (Fast2Sum: |y| >= p for |y| <= 1); c = ((y - P) - p) - pe.
+ *   tanh     1 - y^2:  P = 1 - p, c = ((1 - P) - p) - pe (Fast2Sum, p <= 1).
+ * c's own rounding is 2^-24 of a term below 2^-13 of P.  The pair is exact
+ * for |y| <= 1 (pe loses bits only below y^2 ~ 2^-126, i.e. 2^-75 or less
+ * of f'); g c loses bits where it falls below 2^-126, i.e. where |r| is
+ * below ~2^-103.  So lanes with |y| > 1 (NaN included), |r| < 2^-106
+ * (not 0), or r not finite (g infinite or NaN; overflow) take the
+ * double-lane formula (fa_v8y_*) instead, lane by lane: a result depends
+ * on its own g and y only, whatever the block or thread split.  Blocks of
+ * 64 floats screen for such lanes with two running extrema (vrangeps: the
+ * least |r| with 0 mapped to 1 and NaN/inf to 0 by vfixupimmps, and the
+ * largest |y|), and only a block that trips them is checked lane by lane.
+ * Exact rational check over all 2^32 y (two g patterns):
+ * tests/test_backward.py::test_float32_backward_from_y_rounded_once holds
+ * a sample of it. */
+#define FA_V16Y_SCREEN(r) _mm512_fixupimm_ps((r), (r), _mm512_set1_epi32(0x11881A88), 0)
+#define FA_V16Y_BAD(r, y)                                                     \
+    (_mm512_cmp_ps_mask(_mm512_abs_ps(y), fa_fset(1.0f), _CMP_NLE_UQ) |      \
+     (_mm512_fpclass_ps_mask(_mm512_mul_ps((r), fa_fset(0x1p-20f)), 0xBF) &   \
+      ~_mm512_fpclass_ps_mask((r), 0x06)))   /* r 2^-20 NaN, inf, 0 or subnormal; r not 0 */
+/* r with the sign of g P: r = g (P + c) rounded has that sign anyway
+ * where it is not 0 (|c| < 2^-23 |P|), and a zero result must have it
+ * too (g = -0 and c < 0 would sum -0 and +0 to +0) */
+FA_V_INLINE __m512 fa_v16y_sign0(__m512 r, __m512 g, __m512 P)
+{
+    return _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+        _mm512_castps_si512(r), _mm512_castps_si512(_mm512_xor_ps(g, P)),
+        _mm512_castps_si512(fa_fset(-0.0f)), 0xD8));            /* sign ? g ^ P : r */
+}
+
+FA_V_INLINE __m512 fa_v16y_sigmoid(__m512 g, __m512 y)
+{
+    __m512 p = _mm512_mul_ps(y, y);
+    __m512 pe = _mm512_fmsub_ps(y, y, p);
+    __m512 P = _mm512_sub_ps(y, p);
+    __m512 c = _mm512_sub_ps(_mm512_sub_ps(_mm512_sub_ps(y, P), p), pe);
+    return fa_v16y_sign0(_mm512_fmadd_ps(g, P, _mm512_mul_ps(g, c)), g, P);
+}
+
+FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
+{
+    const __m512 one = fa_fset(1.0f);
+    __m512 p = _mm512_mul_ps(y, y);
+    __m512 pe = _mm512_fmsub_ps(y, y, p);
+    __m512 P = _mm512_sub_ps(one, p);
+    __m512 c = _mm512_sub_ps(_mm512_sub_ps(_mm512_sub_ps(one, P), p), pe);
+    return fa_v16y_sign0(_mm512_fmadd_ps(g, P, _mm512_mul_ps(g, c)), g, P);
+}
+
+/* the lanes of r flagged in bad, redone as g * fa_v8y_<name>(y) in double
+ * lanes and rounded once */
+#define FA_V16Y_FIX(name, r, g, y, bad, P)                                    \
+    do {                                                                      \
+        __m512d lo_ = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(g)), \
+                                    fa_v8y_##name(_mm512_cvtps_pd(_mm512_castps512_ps256(y)), P)); \
+        __m512d hi_ = _mm512_mul_pd(_mm512_cvtps_pd(_mm512_extractf32x8_ps((g), 1)), \
+                                    fa_v8y_##name(_mm512_cvtps_pd(_mm512_extractf32x8_ps((y), 1)), P)); \
+        __m512 d_ = _mm512_insertf32x8(_mm512_castps256_ps512(_mm512_cvtpd_ps(lo_)), \
+                                       _mm512_cvtpd_ps(hi_), 1);             \
+        (r) = _mm512_mask_mov_ps((r), (bad), d_);                            \
+    } while (0)
+
+#define FA_V16Y_GEN(name)                                                     \
+    static void fa_v512_by_##name##_f32(const float *g, const float *yf, float *o, \
+                                        fa_index n, const fa_params *p)       \
+    {                                                                         \
+        const fa_vparams P = FA_VPARAMS(p);                                   \
+        fa_index i = 0;                                                       \
+        for (; i + 64 <= n; i += 64) {                                        \
+            __m512 gv[4], yv[4], r[4];                                        \
+            __m512 mnr = fa_fset(1.0f), mxy = _mm512_setzero_ps();            \
+            for (int j = 0; j < 4; j++) {                                     \
+                gv[j] = _mm512_loadu_ps(g + i + 16 * j);                      \
+                yv[j] = _mm512_loadu_ps(yf + i + 16 * j);                     \
+                r[j] = fa_v16y_##name(gv[j], yv[j]);                          \
+                mnr = _mm512_range_ps(mnr, FA_V16Y_SCREEN(r[j]), 0x0A);       \
+                mxy = _mm512_range_ps(mxy, yv[j], 0x0B);                      \
+            }                                                                 \
+            if (__builtin_expect((_mm512_cmp_ps_mask(mnr, fa_fset(0x1p-106f), _CMP_LT_OQ) | \
+                                  _mm512_cmp_ps_mask(mxy, fa_fset(1.0f), _CMP_GT_OQ)) != 0, 0)) \
+                for (int j = 0; j < 4; j++) {                                 \
+                    __mmask16 bad = FA_V16Y_BAD(r[j], yv[j]);                 \
+                    if (bad) FA_V16Y_FIX(name, r[j], gv[j], yv[j], bad, &P);  \
+                }                                                             \
+            for (int j = 0; j < 4; j++) _mm512_storeu_ps(o + i + 16 * j, r[j]); \
+        }                                                                     \
+        for (; i < n; i += 16) {                                              \
+            __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFFu : (1u << (n - i)) - 1u), bad; \
+            __m512 gv = _mm512_maskz_loadu_ps(m, g + i), yv = _mm512_maskz_loadu_ps(m, yf + i); \
+            __m512 r = fa_v16y_##name(gv, yv);                                \
+            bad = FA_V16Y_BAD(r, yv);                                         \
+            if (bad) FA_V16Y_FIX(name, r, gv, yv, bad, &P);                   \
+            _mm512_mask_storeu_ps(o + i, m, r);                               \
+        }                                                                     \
+    }
+#define FA_V512_Y16_LIST(X) X(sigmoid) X(tanh)
+
 /* the float32 kernels: 16 floats per step as two 8-double halves; the tail
  * through the same code with masked loads and stores */
 #define FA_V512_F32_LIST(X) \
@@ -1018,7 +1127,10 @@ FA_V512_PWF_LIST(FA_V16_GEN_F)
 #define FA_V512_GEN_Y(name) FA_V512_BINARY(fa_v512_by_##name##_f32, fa_v8y_##name)
 
 FA_V512_D_LIST(FA_V512_GEN_D)
-FA_FROM_Y_LIST(FA_V512_GEN_Y)
+/* from y: FA_FROM_Y_LIST's sigmoid and tanh in float lanes, the rest in
+ * double lanes */
+FA_V512_Y16_LIST(FA_V16Y_GEN)
+FA_V512_GEN_Y(elu) FA_V512_GEN_Y(celu) FA_V512_GEN_Y(selu)
 FA_V512_F32_LIST(FA_V512_GEN)
 /* Streaming stores straight from the kernel pay only where the kernel is
  * cheap: an exp-based one spaces its stores ~20 ns apart, and the

@@ -731,6 +731,61 @@ def test_float32_derivative_near_its_zero(isa, name, params, x0):
         assert err[i] <= 1.0, f"{name}{params} {what}[{isa}]: {err[i]:.3g} ULP at x = {x[i]!r}"
 
 
+def _from_y_inputs(seed=11):
+    """y over [-1, 1] (every binade down to subnormals, and 1 - ulp's), a
+    few beyond +-1, and g from subnormal to huge, with the special values."""
+    rng = np.random.default_rng(seed)
+    n = 20000
+    y = (rng.choice([-1.0, 1.0], n) * 2.0 ** -rng.uniform(0, 130, n)).astype(np.float32)
+    near1 = (1.0 - np.arange(1, 200) * 2.0 ** -24).astype(np.float32)
+    edge = np.array([0.0, -0.0, 1.0, -1.0, 0.5, -0.5, 1e-45, -1e-45, 1.0000001, -1.0000001, 1.5,
+                     -2.5, 3e38, -3e38, np.inf, -np.inf, np.nan], dtype=np.float32)
+    y = np.concatenate([y, near1, -near1, edge])
+    mag = 2.0 ** rng.uniform(-149, 127.9, y.size)
+    g = (rng.choice([-1.0, 1.0], y.size) * mag).astype(np.float32)
+    gsp = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1e-45, 3.4e38], dtype=np.float32)
+    g[-3 * gsp.size:] = np.tile(gsp, 3)
+    return g, y
+
+
+@pytest.mark.parametrize("isa", SUPPORTED_ISAS)
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+def test_float32_backward_from_y_rounded_once(isa, name):
+    """float32 sigmoid/tanh backward from y on every ISA: the exact
+    g y (1 - y) / g (1 - y)(1 + y) of the float inputs, rounded once (the
+    AVX-512 kernel forms f' as an exact pair of floats since 2026-12-06, to
+    within 2^-13 ULP of that; the others round y f' in double first),
+    including subnormal results, tiny
+    and huge g, y outside [-1, 1], and the special values (as the float64
+    formula).  Exact: rational arithmetic on the float inputs."""
+    from fractions import Fraction
+    g, y = _from_y_inputs()
+    old = _api._ext.current_isa()
+    try:
+        assert _api._ext.select_isa(isa) == isa
+        got = getattr(fastact, name + "_backward")(g, None, y=y)
+    finally:
+        _api._ext.select_isa(old)
+    g64, y64 = g.astype(np.float64), y.astype(np.float64)
+    f64 = y64 * (1.0 - y64) if name == "sigmoid" else (1.0 - y64) * (1.0 + y64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        plain = (g64 * f64).astype(np.float32)
+    fin = np.isfinite(plain) & np.isfinite(g64) & np.isfinite(y64)
+    np.testing.assert_array_equal(got[~fin], plain[~fin])
+    zero = got == 0                     # a zero has the sign of g f', as the product's
+    np.testing.assert_array_equal(np.signbit(got[zero]), np.signbit(plain[zero]))
+    worst = 0.0
+    for k in np.flatnonzero(fin):
+        gy, yy = Fraction(float(g[k])), Fraction(float(y[k]))
+        ex = gy * (yy * (1 - yy) if name == "sigmoid" else (1 - yy) * (1 + yy))
+        unit = Fraction(float(np.spacing(np.float32(abs(float(ex))))))   # 2^-149 below FLT_MIN
+        err = abs(Fraction(float(got[k])) - ex) / unit
+        if err > worst:
+            worst, at = float(err), (float(g[k]), float(y[k]))
+    # 0.5 + 2^-13: g c's rounding, |c| <= 2^-13.5 |P| (fa_v512_f32.h; all 2^32 y measured 0.500008)
+    assert worst <= 0.5 + 2.0 ** -13, f"{name}[{isa}] y=: {worst:.6f} ULP at (g, y) = {at}"
+
+
 def test_vanishing_gradients_script():
     """bench/vanishing_gradients.py: sigmoid's gradient vanishes over 20 layers,
     tanh's, relu's and gelu's do not (with Glorot initialisation)."""
