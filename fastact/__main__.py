@@ -277,7 +277,8 @@ def _check_main(argv: List[str]) -> int:
     p.add_argument("--forward-only", action="store_true",
                    help="skip the derivative and backward rows (a third of the time)")
     p.add_argument("--what", nargs="+", choices=list(_check.WHATS),
-                   help="check only these rows: f (forward), f' (derivative), g*f' (backward)")
+                   help="check only these rows: f (forward), f' (derivative), g*f' (backward), "
+                        "g*f'(y) (backward from the forward output y, float32; the input is y)")
     args = p.parse_args(argv)
     if args.samples < 1:
         raise UsageError(f"--samples must be >= 1, got {args.samples}")

@@ -90,7 +90,7 @@ class Row:
     name: str
     params: Dict
     dtype: str
-    what: str = "f"          # f (forward), f' (derivative), g*f' (backward)
+    what: str = "f"          # f (forward), f' (derivative), g*f' (backward), g*f'(y) (from y)
     max_ulp: float = 0.0
     at: float = float("nan")
     over1: int = 0
@@ -203,6 +203,12 @@ def _grad_pair(entry, kw, what):
     def g_of(x):
         return _g_pattern(x.size).astype(x.dtype)
 
+    if what == "g*f'(y)":       # the backward from the forward output: inputs are y
+        from . import reference
+        rback = getattr(reference, entry.name + "_backward")
+        return (lambda y: back(g_of(y), None, y=y, **kw),
+                lambda y64: rback(g_of(y64), None, y=y64, **rkw))
+
     def run_back(x):
         r = back(g_of(x), x, **kw)
         return r[0] if isinstance(r, tuple) else r   # prelu: (grad_x, grad_weight)
@@ -277,7 +283,11 @@ def check_float32(entry, kw, exhaustive=False, progress=None, what="f") -> Row:
                 if progress and (k % 64 == 63 or k + 1 == len(starts)):
                     progress(k + 1, len(starts))
     else:
-        results = [one(_float32_samples(kw))]
+        xs = _float32_samples(kw)
+        if what == "g*f'(y)":   # the outputs of the sampled inputs, and y itself as sampled
+            with np.errstate(all="ignore"):
+                xs = np.concatenate([fastact.get(entry.name)(xs, **kw), xs])
+        results = [one(xs)]
     for m, at, over, cnt in results:
         if m > row.max_ulp or (row.count == 0 and m == 0):
             row.max_ulp, row.at = m, at
@@ -520,7 +530,22 @@ def _bar(label):
     return show
 
 
-WHATS = {"f": "forward", "f'": "derivative", "g*f'": "backward"}
+WHATS = {"f": "forward", "f'": "derivative", "g*f'": "backward",
+         "g*f'(y)": "backward from the forward output (float32)"}
+
+
+def _from_y_ok(entry, kw) -> bool:
+    """Whether `<name>_backward(g, None, y=...)` exists for these parameters
+    (sigmoid, tanh; elu, celu, selu with alpha >= 0)."""
+    import fastact
+    back = getattr(fastact, entry.name + "_backward", None)
+    if back is None or entry.kind != "unary":
+        return False
+    try:
+        back(np.ones(1, np.float32), None, y=np.full(1, 0.5, np.float32), **kw)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def run(names=None, dtype="float32", exhaustive=False, samples=100_000, markdown=False,
@@ -539,7 +564,9 @@ def run(names=None, dtype="float32", exhaustive=False, samples=100_000, markdown
             if only:
                 whats = [w for w in whats if w in only]
             for kw in _examples(e):
-                for what in whats:
+                yw = ["g*f'(y)"] if (grads and dt == "float32" and _from_y_ok(e, kw)
+                                     and (not only or "g*f'(y)" in only)) else []
+                for what in whats + yw:
                     label = f"{e.name}{kw or ''} {what} {dt}"
                     if e.kind == "rowwise":
                         print(f"\r{label:<50}", end="", file=sys.stderr, flush=True)

@@ -49,3 +49,25 @@ def test_check_fails_above_bound(monkeypatch):
 def test_exhaustive_needs_float32():
     with pytest.raises(ValueError, match="float32"):
         _check.run(["relu"], "float64", exhaustive=True)
+
+
+def test_check_backward_from_y(monkeypatch):
+    """`--what "g*f'(y)"`: the from-output backward is checked on the
+    sampled outputs (and on y as sampled) against the reference's from-y
+    formula; functions without it get no such row; a kernel two ULP off
+    fails."""
+    import fastact
+    out = io.StringIO()
+    assert _check.run(["tanh", "relu"], "float32", out=out, only=["g*f'(y)"]) == 0, out.getvalue()
+    rows = [ln.split() for ln in out.getvalue().splitlines()[1:]]
+    assert [r[:2] for r in rows] == [["tanh", "g*f'(y)"]], out.getvalue()
+    assert float(rows[0][3]) <= 0.5 + 2.0 ** -13
+    real = fastact.tanh_backward
+
+    def broken(g, x, y=None, **kw):
+        r = real(g, x, y=y, **kw)
+        return np.nextafter(np.nextafter(r, np.inf), np.inf)
+    monkeypatch.setattr(fastact, "tanh_backward", broken)
+    out = io.StringIO()
+    assert _check.run(["tanh"], "float32", out=out, only=["g*f'(y)"]) == 1
+    assert "FAIL" in out.getvalue()
