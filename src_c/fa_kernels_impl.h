@@ -110,9 +110,14 @@ FA_V_INLINE int fa_v512_b_try(int id, const float *g, const float *x, float *y, 
     default: return 0;
     }
 }
+#define FA_V512_Y16CASE(name) case FA_VID_##name: fa_v512_by16_##name##_f32(g, x, y, n, p); return 1;
 FA_V_INLINE int fa_v512_y_try(int id, const float *g, const float *x, float *y, fa_index n,
                               const fa_params *p)
 {
+    switch (id) {          /* the float-lane kernels where there is one */
+    FA_V512_Y16_LIST(FA_V512_Y16CASE)
+    default: break;
+    }
     switch (id) {
     FA_FROM_Y_LIST(FA_V512_YCASE)
     default: return 0;

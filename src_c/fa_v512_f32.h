@@ -1016,8 +1016,8 @@ FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
     } while (0)
 
 #define FA_V16Y_GEN(name)                                                     \
-    static void fa_v512_by_##name##_f32(const float *g, const float *yf, float *o, \
-                                        fa_index n, const fa_params *p)       \
+    static void fa_v512_by16_##name##_f32(const float *g, const float *yf, float *o, \
+                                          fa_index n, const fa_params *p)     \
     {                                                                         \
         const fa_vparams P = FA_VPARAMS(p);                                   \
         fa_index i = 0;                                                       \
@@ -1132,10 +1132,10 @@ FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
 #define FA_V512_GEN_Y(name) FA_V512_BINARY(fa_v512_by_##name##_f32, fa_v8y_##name)
 
 FA_V512_D_LIST(FA_V512_GEN_D)
-/* from y: FA_FROM_Y_LIST's sigmoid and tanh in float lanes, the rest in
- * double lanes */
+/* from y: double lanes for all of FA_FROM_Y_LIST, float lanes for
+ * FA_V512_Y16_LIST (tried first by fa_v512_y_try) */
+FA_FROM_Y_LIST(FA_V512_GEN_Y)
 FA_V512_Y16_LIST(FA_V16Y_GEN)
-FA_V512_GEN_Y(elu) FA_V512_GEN_Y(celu) FA_V512_GEN_Y(selu)
 FA_V512_F32_LIST(FA_V512_GEN)
 /* Streaming stores straight from the kernel pay only where the kernel is
  * cheap: an exp-based one spaces its stores ~20 ns apart, and the
