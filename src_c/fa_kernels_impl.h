@@ -52,7 +52,6 @@ FA_V_INLINE int fa_v512_f32_nt_try(int id, const float *x, float *y, fa_index n,
                                    const fa_params *p)
 {
     switch (id) {
-    FA_V512_NT_D_LIST(FA_V512_NTCASE)
     FA_V512_PW_LIST(FA_V512_NTCASE)
     FA_V512_PWF_LIST(FA_V512_NTCASE)
     default: return 0;
@@ -299,8 +298,8 @@ static void FA_SYM(fa_stream)(void *FA_RESTRICT dst, const void *FA_RESTRICT src
 }
 
 /* kernels that stream their own stores (no block buffer): the cheap AVX-512
- * float32 ones (fa_v512_f32.h: the float-lane piecewise kernels and
- * FA_V512_NT_D_LIST); the others are computed into the buffer */
+ * float32 ones (fa_v512_f32.h: the float-lane piecewise kernels); the
+ * others are computed into the buffer */
 #ifdef FA_V512
 #define FA_NT_DIRECT_f32(name) fa_v512_f32_nt_try(FA_VID_##name, x + h, y + h, n - h, p)
 #else

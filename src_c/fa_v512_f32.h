@@ -640,19 +640,11 @@ FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
                     1.0507009873554804934193349852946);
 }
 
-/* ---- the piecewise-linear functions (hard_sigmoid and the derivatives of
- * hard_sigmoid and hardswish: double lanes, as the double core: x + 3 and
- * 2x + 3 are exact there, one product by 1/6, one float rounding; results
- * bitwise the double core's) */
-FA_V_INLINE __m512d fa_v8_hard_sigmoid(__m512d x, const fa_vparams *P)
-{
-    (void)P;
-    /* (x + 3)/6 is <= 0 exactly for x <= -3 and rounds to 1.0f from x = 3
-     * on, so the clamps are max/min (the constant first: NaN passes) */
-    __m512d y = _mm512_mul_pd(_mm512_add_pd(x, fa_vset(3.0)), fa_vset(1.0 / 6.0));
-    return _mm512_min_pd(fa_vset(1.0), _mm512_max_pd(_mm512_setzero_pd(), y));
-}
-
+/* ---- the derivatives of the piecewise-linear functions hard_sigmoid and
+ * hardswish: double lanes, as the double core: 2x + 3 is exact there, one
+ * product by 1/6, one float rounding; results bitwise the double core's
+ * (the forward passes are float-lane kernels: fa_v16_hard_sigmoid,
+ * fa_v16_hardswish) */
 /* softsign' 1 / (1 + |x|)^2 without a vdivpd (one per 8 lanes bounded the
  * loop at ~1.3 Gelem/s): the reciprocal of d^2 by fa_vrcp2 (2^-52) and one
  * more residual step, so the double value is within an ulp or two of
@@ -803,6 +795,25 @@ FA_V_INLINE __m512 fa_v16_hardswish(__m512 x, const fa_v16params *P)
     return _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask(x, three, _CMP_GE_OQ), x);
 }
 
+/* hard_sigmoid(x) = (x + 3)/6 in float lanes, the arithmetic of
+ * fa_core32_hard_sigmoid (AVX2, baseline), so bitwise their results: x + 3
+ * = t + tl exactly (Fast2Sum), (t + tl)(1/6) with 1/6 = hi + lo, within
+ * 2^-40 of one rounding.  x is clamped to [-3, 3] first (the constant
+ * first: NaN passes), so Fast2Sum's |x| <= 3 holds in every lane and the
+ * ends give (0 + 0) hi = +0 and 6 hi + 6 lo, which rounds to 1 (checked
+ * over all 2^32 inputs): the core's 0 and 1 without masks.  8 operations
+ * per 16 floats instead of the double lanes' 12 with their conversions. */
+FA_V_INLINE __m512 fa_v16_hard_sigmoid(__m512 x, const fa_v16params *P)
+{
+    (void)P;
+    const __m512 three = fa_fset(3.0f);
+    __m512 xc = _mm512_min_ps(three, _mm512_max_ps(fa_fset(-3.0f), x));
+    __m512 t = _mm512_add_ps(three, xc);
+    __m512 tl = _mm512_sub_ps(xc, _mm512_sub_ps(t, three));
+    __m512 lo = _mm512_fmadd_ps(tl, fa_fset(FA_SIXTH_HF), _mm512_mul_ps(t, fa_fset(FA_SIXTH_LF)));
+    return _mm512_fmadd_ps(t, fa_fset(FA_SIXTH_HF), lo);
+}
+
 /* softsign x / (1 + |x|) in float lanes, within 0.5 + 2^-20 ULP (so
  * bitwise the double core's rounded quotient on all but 28 of the 2^32
  * inputs, ties to within ~2^-20 ULP; 0.5 ULP over all of them):
@@ -877,7 +888,7 @@ FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
 /* forward, f' and g f' in float lanes */
 #define FA_V512_PW_LIST(X) X(relu) X(relu6) X(hardtanh) X(leaky_relu)
 /* forward only (f' and g f' of hardswish and softsign are in FA_V512_D_LIST) */
-#define FA_V512_PWF_LIST(X) X(hardswish) X(softsign)
+#define FA_V512_PWF_LIST(X) X(hardswish) X(softsign) X(hard_sigmoid)
 
 /* the 64-float main loop, STORE = _mm512_storeu_ps or _mm512_stream_ps */
 #define FA_V16_MAIN(STORE, core, g, x, y, n, P, i)                            \
@@ -1054,7 +1065,7 @@ FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
  * through the same code with masked loads and stores */
 #define FA_V512_F32_LIST(X) \
     X(sigmoid) X(silu) X(swish) X(gelu_tanh) X(tanh) X(elu) X(celu) X(selu) \
-    X(softplus) X(log_sigmoid) X(mish) X(gelu) X(hard_sigmoid)
+    X(softplus) X(log_sigmoid) X(mish) X(gelu)
 
 #define FA_V512_D_LIST(X) \
     X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu) \
@@ -1086,23 +1097,6 @@ FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
             _mm256_mask_storeu_ps(y + i, m, _mm512_cvtpd_ps(core(FA_VLOAD(m, x + i), &P))); \
         }                                                                     \
     }
-/* the same values with streaming stores: y 32-byte aligned, no sfence (the
- * caller's: FA_GEN_NT in fa_kernels_impl.h) */
-#define FA_V512_UNARY_NT(kname, core)                                         \
-    static int kname##_nt(const float *x, float *y, fa_index n, const fa_params *p) \
-    {                                                                         \
-        const fa_vparams P = FA_VPARAMS(p);                                   \
-        fa_index i = 0;                                                       \
-        for (; i + 16 <= n; i += 16) {                                        \
-            __m512d a0 = _mm512_cvtps_pd(_mm256_loadu_ps(x + i));             \
-            __m512d a1 = _mm512_cvtps_pd(_mm256_loadu_ps(x + i + 8));         \
-            _mm256_stream_ps(y + i, _mm512_cvtpd_ps(core(a0, &P)));           \
-            _mm256_stream_ps(y + i + 8, _mm512_cvtpd_ps(core(a1, &P)));       \
-        }                                                                     \
-        if (i < n) kname(x + i, y + i, n - i, p);                             \
-        return 1;                                                             \
-    }
-
 #define FA_V512_BINARY(kname, core)                                           \
     static void kname(const float *g, const float *x, float *y, fa_index n,   \
                       const fa_params *p)                                     \
@@ -1138,12 +1132,10 @@ FA_FROM_Y_LIST(FA_V512_GEN_Y)
 FA_V512_Y16_LIST(FA_V16Y_GEN)
 FA_V512_F32_LIST(FA_V512_GEN)
 /* Streaming stores straight from the kernel pay only where the kernel is
- * cheap: an exp-based one spaces its stores ~20 ns apart, and the
- * write-combining buffers then leave as partial lines (float32 sigmoid at
- * 64M, 2 threads: 2.79 Gelem/s through FA_GEN_NT's L1 block, 1.03
- * streaming directly; hard_sigmoid 4.09 -> 4.71, at the NT copy's 5.3). */
-#define FA_V512_NT_D_LIST(X) X(hard_sigmoid)
-#define FA_V512_GEN_NT(name) FA_V512_UNARY_NT(fa_v512_##name##_f32, fa_v8_##name)
-FA_V512_NT_D_LIST(FA_V512_GEN_NT)
+ * cheap (the float-lane piecewise kernels: FA_V16_UNARY's _nt): an
+ * exp-based one spaces its stores ~20 ns apart, and the write-combining
+ * buffers then leave as partial lines (float32 sigmoid at 64M, 2 threads:
+ * 2.79 Gelem/s through FA_GEN_NT's L1 block, 1.03 streaming directly), so
+ * these kernels go through the block buffer. */
 
 #endif /* FA_V512_F32_H */
