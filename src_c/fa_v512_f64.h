@@ -588,8 +588,37 @@ FA_V_INLINE __m512d fa_w8dk_tanh(__m512d x, const fa_vparams *P, __m512d *corr, 
     return fa_wdsig(_mm512_max_pd(fa_vset(-800.0), _mm512_add_pd(a, a)), 2.0, corr);
 }
 
+/* relu, relu6, hardtanh, leaky_relu: the double core's selections as one
+ * or two instructions (the auto-vectorised core spent 6-10 on the NaN and
+ * signed-zero rules: float64 relu6 ran at 0.65-0.87x torch's clamp).
+ * Bitwise the core's results: vmaxpd/vminpd with the bound first return
+ * the second operand for a NaN and for two zeros, which is x < a ? a : x
+ * and y > b ? b : y exactly; relu keeps x where x > 0 or NaN, else +0. */
+FA_V_INLINE __m512d fa_w8_relu(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    return _mm512_maskz_mov_pd(_mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_NLE_UQ), x);
+}
+
+FA_V_INLINE __m512d fa_w8_relu6(__m512d x, const fa_vparams *P)
+{
+    return _mm512_min_pd(fa_vset(6.0), fa_w8_relu(x, P));
+}
+
+FA_V_INLINE __m512d fa_w8_hardtanh(__m512d x, const fa_vparams *P)
+{
+    return _mm512_min_pd(fa_vset(P->b), _mm512_max_pd(fa_vset(P->a), x));
+}
+
+/* x > 0 ? x : x a (NaN: x a, the NaN, as the core) */
+FA_V_INLINE __m512d fa_w8_leaky_relu(__m512d x, const fa_vparams *P)
+{
+    return _mm512_mask_mul_pd(x, _mm512_cmp_pd_mask(x, _mm512_setzero_pd(), _CMP_NGT_UQ), x,
+                              fa_vset(P->a));
+}
+
 #define FA_V512_F64_LIST(X) X(sigmoid) X(silu) X(swish) X(tanh) X(log_sigmoid) X(softplus) \
-    X(gelu_tanh) X(mish)
+    X(gelu_tanh) X(mish) X(relu) X(relu6) X(hardtanh) X(leaky_relu)
 
 /* the float64 kernels: 32 doubles per step, the tail 8 at a time with masks */
 /* parameters the vector core does not cover go to the double core */
