@@ -640,11 +640,10 @@ FA_V_INLINE __m512d fa_v8y_selu(__m512d y, const fa_vparams *P)
                     1.0507009873554804934193349852946);
 }
 
-/* ---- the derivatives of the piecewise-linear functions hard_sigmoid and
- * hardswish: double lanes, as the double core: 2x + 3 is exact there, one
- * product by 1/6, one float rounding; results bitwise the double core's
- * (the forward passes are float-lane kernels: fa_v16_hard_sigmoid,
- * fa_v16_hardswish) */
+/* ---- the derivative of hardswish: double lanes, as the double core:
+ * 2x + 3 is exact there, one product by 1/6, one float rounding; results
+ * bitwise the double core's (its forward is the float-lane
+ * fa_v16_hardswish; hard_sigmoid is all float lanes: fa_v16b_hard_sigmoid) */
 /* softsign' 1 / (1 + |x|)^2 without a vdivpd (one per 8 lanes bounded the
  * loop at ~1.3 Gelem/s): the reciprocal of d^2 by fa_vrcp2 (2^-52) and one
  * more residual step, so the double value is within an ulp or two of
@@ -669,14 +668,6 @@ FA_V_INLINE __m512d fa_v8d_softsign(__m512d x, const fa_vparams *P)
 FA_V_INLINE __m512d fa_vdnan(__m512d x, __m512d d)
 {
     return _mm512_mask_mov_pd(d, _mm512_cmp_pd_mask(x, x, _CMP_UNORD_Q), x);
-}
-
-FA_V_INLINE __m512d fa_v8d_hard_sigmoid(__m512d x, const fa_vparams *P)
-{
-    (void)P;                                       /* 1/6 strictly inside (-3, 3) */
-    __mmask8 in = _mm512_mask_cmp_pd_mask(_mm512_cmp_pd_mask(x, fa_vset(-3.0), _CMP_GT_OQ), x,
-                                          fa_vset(3.0), _CMP_LT_OQ);
-    return fa_vdnan(x, _mm512_maskz_mov_pd(in, fa_vset(1.0 / 6.0)));
 }
 
 FA_V_INLINE __m512d fa_v8d_hardswish(__m512d x, const fa_vparams *P)
@@ -877,18 +868,39 @@ FA_V_INLINE __m512 fa_v16b_leaky_relu(__m512 g, __m512 x, const fa_v16params *P)
     return fa_v16_fnan(x, _mm512_mask_mov_ps(fa_v16_slope(g, P), pos, g));
 }
 
+/* hard_sigmoid: g / 6 strictly inside (-3, 3), g * 0 outside (as
+ * fa_v16_gsel), NaN for a NaN x.  g / 6 is fa_v16_slope's product with the
+ * slope 1/6 = hi + lo: fma(g, hi, g lo), within 2^-47 of g / 6, and g / 6
+ * is never within 1/6 ULP of a rounding tie (g = m 2^e: m / 3 is exact or
+ * ends in a third), so this is the correctly rounded quotient, which is
+ * the double core's result too; lanes where g lo would be subnormal or
+ * meet an infinity take the product in double there. */
+FA_V_INLINE __m512 fa_v16b_hard_sigmoid(__m512 g, __m512 x, const fa_v16params *P)
+{
+    (void)P;
+    fa_v16params S;
+    S.a = fa_fset(FA_SIXTH_HF);
+    S.al = fa_fset(FA_SIXTH_LF);
+    S.ad = _mm512_set1_pd(1.0 / 6.0);
+    S.has_al = 1;
+    __mmask16 in = _mm512_mask_cmp_ps_mask(_mm512_cmp_ps_mask(x, fa_fset(-3.0f), _CMP_GT_OQ), x,
+                                           fa_fset(3.0f), _CMP_LT_OQ);
+    return fa_v16_fnan(x, _mm512_mask_mov_ps(_mm512_mul_ps(g, _mm512_setzero_ps()), in,
+                                             fa_v16_slope(g, &S)));
+}
+
 /* f' itself: g f' with g = 1 */
 #define FA_V16_D(name)                                                        \
     FA_V_INLINE __m512 fa_v16d_##name(__m512 x, const fa_v16params *P)        \
     {                                                                         \
         return fa_v16b_##name(fa_fset(1.0f), x, P);                           \
     }
-FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu)
+FA_V16_D(relu) FA_V16_D(relu6) FA_V16_D(hardtanh) FA_V16_D(leaky_relu) FA_V16_D(hard_sigmoid)
 
 /* forward, f' and g f' in float lanes */
-#define FA_V512_PW_LIST(X) X(relu) X(relu6) X(hardtanh) X(leaky_relu)
+#define FA_V512_PW_LIST(X) X(relu) X(relu6) X(hardtanh) X(leaky_relu) X(hard_sigmoid)
 /* forward only (f' and g f' of hardswish and softsign are in FA_V512_D_LIST) */
-#define FA_V512_PWF_LIST(X) X(hardswish) X(softsign) X(hard_sigmoid)
+#define FA_V512_PWF_LIST(X) X(hardswish) X(softsign)
 
 /* the 64-float main loop, STORE = _mm512_storeu_ps or _mm512_stream_ps */
 #define FA_V16_MAIN(STORE, core, g, x, y, n, P, i)                            \
@@ -1069,7 +1081,7 @@ FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
 
 #define FA_V512_D_LIST(X) \
     X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu) \
-    X(silu) X(swish) X(gelu) X(gelu_tanh) X(mish) X(hard_sigmoid) X(hardswish) X(softsign)
+    X(silu) X(swish) X(gelu) X(gelu_tanh) X(mish) X(hardswish) X(softsign)
 
 #define FA_VPARAMS(p) {(p)->a, (p)->b, fa_vinv((p)->a)}
 #define FA_VLOAD(m, s) _mm512_cvtps_pd(_mm256_maskz_loadu_ps((m), (s)))
