@@ -238,3 +238,52 @@ def test_gelu_float64_blocks_bitwise(isa):
         for got, one in ((fwd, fastact.gelu(x[s])), (grad, fastact.derivative("gelu", x[s])),
                          (bwd, fastact.gelu_backward(g[s], x[s]))):
             assert got[i].tobytes() == one[0].tobytes() or (np.isnan(got[i]) and np.isnan(one[0])), i
+
+
+def _piecewise_inputs(dtype):
+    """Random bit patterns (every exponent, subnormals, NaN payloads, both
+    infinities) plus dense values around the kinks at -3, 0, 3 and 6."""
+    rng = np.random.default_rng(11)
+    it = np.uint32 if dtype == np.float32 else np.uint64
+    bits = rng.integers(0, np.iinfo(it).max, 200_003, dtype=it, endpoint=True).view(dtype)
+    dense = (rng.uniform(-8, 8, 100_001)).astype(dtype)
+    kinks = np.array([-3, 0, 3, 6], dtype)
+    near = np.concatenate([np.nextafter(kinks, kinks + 1), np.nextafter(kinks, kinks - 1), kinks,
+                           -kinks, [-0.0, np.inf, -np.inf, np.nan]]).astype(dtype)
+    return np.concatenate([bits, dense, near])
+
+
+def _same_bits_or_both_nan(a, b):
+    nan = np.isnan(a)
+    return np.array_equal(nan, np.isnan(b)) and np.array_equal(a[~nan].view(np.uint8),
+                                                               b[~nan].view(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name,kw", [("relu", {}), ("relu6", {}), ("hardtanh", {}),
+                                     ("hardtanh", dict(min_val=-0.0, max_val=0.5)),
+                                     ("leaky_relu", {}), ("leaky_relu", dict(negative_slope=0.25)),
+                                     ("hard_sigmoid", {})])
+def test_piecewise_kernels_bitwise_across_isas(name, kw, dtype):
+    """The hand-written piecewise kernels (AVX-512 float lanes for float32,
+    one- or two-instruction cores for float64; hard_sigmoid's Fast2Sum
+    form) give the baseline path's values bit for bit -- forward, f' and
+    g f' -- except for NaN payloads; baseline runs the portable C cores."""
+    from fastact import _api
+    x = _piecewise_inputs(dtype)
+    with np.errstate(invalid="ignore", over="ignore"):
+        g = np.roll(x, 7) * dtype(0.75)
+    calls = [lambda: getattr(fastact, name)(x, **kw),
+             lambda: getattr(fastact, name + "_grad")(x, **kw),
+             lambda: getattr(fastact, name + "_backward")(g, x, **kw)]
+    old = _api._ext.current_isa()
+    try:
+        results = {}
+        for isa in [i for i in ("baseline", "avx2", "avx512") if _api._ext.isa_supported(i)]:
+            _api._ext.select_isa(isa)
+            results[isa] = [c() for c in calls]
+    finally:
+        _api._ext.select_isa(old)
+    for isa, res in results.items():
+        for what, a, b in zip(("f", "f'", "g f'"), res, results["baseline"]):
+            assert _same_bits_or_both_nan(a, b), f"{name}{kw} {what} {np.dtype(dtype).name}: {isa} != baseline"
