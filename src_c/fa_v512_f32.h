@@ -281,6 +281,36 @@ FA_V_INLINE __m512d fa_v8_tanh(__m512d x, const fa_vparams *P)
         _mm512_castpd_si512(fa_vset(-0.0)), _mm512_castpd_si512(q), _mm512_castpd_si512(x), 0xAC));
 }
 
+/* tanhshrink(x) = x - tanh(x), odd, in double lanes (the double core's
+ * float32 split, fa_core_tanhshrink): a = |x| < 0.3 the series a^3 P(a^2)
+ * with its first 7 terms (the next is c7 z^7 / c0 < 1e-10 relative at z =
+ * 0.09; the double core keeps 10); a >= 0.3
+ * a + q with q = E/(2 + E) = -tanh(a), E = expm1(-2a) (clamped at -100:
+ * E = -1 exactly from a = 18.7, where tanh rounds to 1 in double).  a + q
+ * cancels by up to tanh(a)/(a - tanh(a)) < 34 at a = 0.3, so q must be
+ * good to ~2^-34: fa_vexpm1 is (2^-42), fa_vdiv's one residual step
+ * (2^-28) is not, so the quotient gets a second one (2^-50).  The sign of
+ * x copied back (-0 stays -0); NaN passes through the a >= 0.3 lane. */
+FA_V_INLINE __m512d fa_v8_tanhshrink(__m512d x, const fa_vparams *P)
+{
+    (void)P;
+    __m512d a = _mm512_andnot_pd(fa_vset(-0.0), x);
+    __m512d z = _mm512_mul_pd(a, a);
+    __m512d s = fa_vset(fa_tanhshrink_coef[6]);
+    for (int i = 5; i >= 0; i--) s = _mm512_fmadd_pd(s, z, fa_vset(fa_tanhshrink_coef[i]));
+    s = _mm512_mul_pd(_mm512_mul_pd(s, z), a);
+    __m512d E = fa_vexpm1(_mm512_max_pd(fa_vset(-100.0), _mm512_mul_pd(fa_vset(-2.0), a)));
+    __m512d d = _mm512_add_pd(fa_vset(2.0), E);
+    __m512d r0 = _mm512_rcp14_pd(d);
+    __m512d q = _mm512_mul_pd(E, r0);
+    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, d, E), r0, q);
+    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, d, E), r0, q);
+    __m512d big = _mm512_add_pd(a, q);
+    s = _mm512_mask_mov_pd(big, _mm512_cmp_pd_mask(a, fa_vset(0.3), _CMP_LT_OQ), s);
+    return _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
+        _mm512_castpd_si512(fa_vset(-0.0)), _mm512_castpd_si512(s), _mm512_castpd_si512(x), 0xAC));
+}
+
 /* alpha expm1(x) for x <= 0 (clamped at -60: expm1 is -1 there), else pz */
 FA_V_INLINE __m512d fa_velu(__m512d x, __m512d t, double alpha, __m512d pz)
 {
@@ -1077,7 +1107,7 @@ FA_V_INLINE __m512 fa_v16y_tanh(__m512 g, __m512 y)
  * through the same code with masked loads and stores */
 #define FA_V512_F32_LIST(X) \
     X(sigmoid) X(silu) X(swish) X(gelu_tanh) X(tanh) X(elu) X(celu) X(selu) \
-    X(softplus) X(log_sigmoid) X(mish) X(gelu)
+    X(softplus) X(log_sigmoid) X(mish) X(gelu) X(tanhshrink)
 
 #define FA_V512_D_LIST(X) \
     X(sigmoid) X(log_sigmoid) X(tanh) X(softplus) X(elu) X(celu) X(selu) \
