@@ -175,6 +175,13 @@ FA_V_INLINE __m512d fa_vrcp(__m512d d)
     return _mm512_fmadd_pd(r0, _mm512_fnmadd_pd(d, r0, fa_vset(1.0)), r0);
 }
 
+/* 1/d to ~2^-52: fa_vrcp and one more Newton step */
+FA_V_INLINE __m512d fa_vrcp2(__m512d d)
+{
+    __m512d r = fa_vrcp(d);
+    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(d, r, fa_vset(1.0)), r);
+}
+
 FA_V_INLINE __m512d fa_vdiv(__m512d n, __m512d d)
 {
     __m512d r0 = _mm512_rcp14_pd(d);
@@ -288,8 +295,8 @@ FA_V_INLINE __m512d fa_v8_tanh(__m512d x, const fa_vparams *P)
  * a + q with q = E/(2 + E) = -tanh(a), E = expm1(-2a) (clamped at -100:
  * E = -1 exactly from a = 18.7, where tanh rounds to 1 in double).  a + q
  * cancels by up to tanh(a)/(a - tanh(a)) < 34 at a = 0.3, so q must be
- * good to ~2^-34: fa_vexpm1 is (2^-42), fa_vdiv's one residual step
- * (2^-28) is not, so the quotient gets a second one (2^-50).  The sign of
+ * good to ~2^-34: fa_vexpm1 is (2^-42), fa_vdiv (2^-28) is not, so the
+ * quotient is E times fa_vrcp2's reciprocal (~2^-52).  The sign of
  * x copied back (-0 stays -0); NaN passes through the a >= 0.3 lane. */
 FA_V_INLINE __m512d fa_v8_tanhshrink(__m512d x, const fa_vparams *P)
 {
@@ -300,11 +307,7 @@ FA_V_INLINE __m512d fa_v8_tanhshrink(__m512d x, const fa_vparams *P)
     for (int i = 5; i >= 0; i--) s = _mm512_fmadd_pd(s, z, fa_vset(fa_tanhshrink_coef[i]));
     s = _mm512_mul_pd(_mm512_mul_pd(s, z), a);
     __m512d E = fa_vexpm1(_mm512_max_pd(fa_vset(-100.0), _mm512_mul_pd(fa_vset(-2.0), a)));
-    __m512d d = _mm512_add_pd(fa_vset(2.0), E);
-    __m512d r0 = _mm512_rcp14_pd(d);
-    __m512d q = _mm512_mul_pd(E, r0);
-    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, d, E), r0, q);
-    q = _mm512_fmadd_pd(_mm512_fnmadd_pd(q, d, E), r0, q);
+    __m512d q = _mm512_mul_pd(E, fa_vrcp2(_mm512_add_pd(fa_vset(2.0), E)));
     __m512d big = _mm512_add_pd(a, q);
     s = _mm512_mask_mov_pd(big, _mm512_cmp_pd_mask(a, fa_vset(0.3), _CMP_LT_OQ), s);
     return _mm512_castsi512_pd(_mm512_ternarylogic_epi64(
@@ -512,12 +515,6 @@ FA_V_INLINE __m512d fa_v8d_selu(__m512d x, const fa_vparams *P)
  * (mpmath), in fa_derivatives.h (gelu's also serves the scalar float32
  * core there). ---- */
 /* the windows (FA_WZ_*, fa_wz_*): fa_derivatives.h */
-
-FA_V_INLINE __m512d fa_vrcp2(__m512d d)
-{
-    __m512d r = fa_vrcp(d);
-    return _mm512_fmadd_pd(r, _mm512_fnmadd_pd(d, r, fa_vset(1.0)), r);
-}
 
 /* f where |t| >= W, else t (c[0] + c[1] t + ...): t = ((x - hi) + xl) - lo,
  * x + xl the argument exactly (x - hi exact by Sterbenz).  The branch only
